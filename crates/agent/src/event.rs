@@ -1,0 +1,74 @@
+//! What the agent tells its front end: one stream every UI renders (SPEC §1.1 `stream-json`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use sxnet::model::Usage;
+
+/// Why a run ended (`done.stop_reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    EndTurn,
+    FunctionCall,
+    MaxTurns,
+    Cancelled,
+    Error,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::EndTurn => "end_turn",
+            StopReason::FunctionCall => "function_call",
+            StopReason::MaxTurns => "max_turns",
+            StopReason::Cancelled => "cancelled",
+            StopReason::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum AgentEvent<'a> {
+    Session {
+        id: &'a str,
+        provider: &'a str,
+        model: &'a str,
+        cwd: &'a Path,
+    },
+    ThinkingDelta(&'a str),
+    TextDelta(&'a str),
+    ToolCall {
+        id: &'a str,
+        name: &'a str,
+        input: &'a Value,
+    },
+    ToolResult {
+        id: &'a str,
+        name: &'a str,
+        output: &'a str,
+        is_error: bool,
+    },
+    /// A user function without a command: the run stops and the caller acts on it.
+    FunctionCall {
+        id: &'a str,
+        name: &'a str,
+        arguments: &'a Value,
+    },
+    Usage(&'a Usage),
+    Retry {
+        attempt: u32,
+        delay: Duration,
+        reason: &'a str,
+    },
+    /// Side information for the user (stderr in text mode); not part of stream-json.
+    Notice(&'a str),
+    Error {
+        message: &'a str,
+        retryable: bool,
+    },
+    Done {
+        stop_reason: StopReason,
+        text: &'a str,
+    },
+}

@@ -1,0 +1,63 @@
+//! `sx` command-line flags (SPEC §1.1).
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// The answer streams to stdout; thinking and activity go to stderr.
+    Text,
+    /// One JSON object when the run ends.
+    Json,
+    /// One JSON object per event, as they happen.
+    StreamJson,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sx",
+    version,
+    about = "scorpiox code: a fast terminal coding agent",
+    long_about = "scorpiox code: a fast terminal coding agent.\n\n\
+        `sx` alone starts an interactive session; `sx \"prompt\"` or `sx -p \"prompt\"` runs one \
+        prompt to completion and exits. Without a prompt, a prompt piped on stdin is used.",
+    after_help = "Configuration: scorpiox-env.txt (see `scorpiox-config --verbose`). Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 3 authentication failure, 130 cancelled."
+)]
+pub struct Args {
+    /// The prompt (words are joined with spaces).
+    #[arg(value_name = "PROMPT")]
+    pub prompt: Vec<String>,
+
+    /// One-shot (print) mode: run the prompt to completion and exit.
+    #[arg(short = 'p', long = "print")]
+    pub print: bool,
+
+    /// Model or alias (opus, sonnet, haiku) for this run.
+    #[arg(short = 'm', long = "model", value_name = "MODEL")]
+    pub model: Option<String>,
+
+    /// Provider for this run: codex, claude_code, anthropic, gemini, openai, scorpiox.
+    #[arg(long = "provider", value_name = "NAME")]
+    pub provider: Option<String>,
+
+    /// Override a configuration key for this run (repeatable; nothing is written).
+    #[arg(short = 'e', value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+
+    /// Working directory.
+    #[arg(long = "cwd", value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text, value_name = "FMT")]
+    pub output_format: OutputFormat,
+
+    /// Stop after this many model turns (default: MAX_TURNS, 50).
+    #[arg(long = "max-turns", value_name = "N")]
+    pub max_turns: Option<u32>,
+
+    /// List the models the provider offers and exit.
+    #[arg(long = "list-models")]
+    pub list_models: bool,
+}

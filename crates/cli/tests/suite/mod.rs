@@ -1,0 +1,3 @@
+mod common;
+mod config_cli;
+mod sx_codex;

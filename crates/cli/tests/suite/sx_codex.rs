@@ -1,0 +1,1123 @@
+//! `sx -p` end to end through the Codex provider, against the loopback mock backend and mock
+//! OAuth issuer: what is sent (checked against the official client's captures), what is shown,
+//! token refresh, retries, and one clear error line for every failure.
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
+use sx_testkit::auth::{
+    ACCOUNT_ID, AuthJson, MARKER_CLAIM, jwt_claims, oauth_error, oauth_refresh_ok,
+};
+use sx_testkit::capture::{Capture, compare};
+use sx_testkit::{
+    CODEX_RESPONSES_PATH, Chunk, MockResponse, OAUTH_TOKEN_PATH, fixture, fixture_json, responses,
+    sse,
+};
+
+use super::common::{Env, error_line, json_lines, read_json, stderr_of};
+
+fn text_answer(env: &Env) {
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(fixture("codex/text.sse")),
+    );
+}
+
+fn bearer_marker(rec: &sx_testkit::Recorded) -> Value {
+    let auth = rec.header("authorization").expect("authorization header");
+    let token = auth.strip_prefix("Bearer ").expect("a bearer token");
+    jwt_claims(token)[MARKER_CLAIM].clone()
+}
+
+#[test]
+fn answer_streams_to_stdout_and_the_request_matches_the_capture() {
+    let env = Env::new();
+    let auth = env.login(AuthJson::new());
+    text_answer(&env);
+    let out = env.sx().args(["-p", "say hi"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Hello from the mock.\n",
+        "stderr: {}",
+        stderr_of(&out)
+    );
+    assert!(out.status.success());
+
+    let reqs = env.server.requests_to(CODEX_RESPONSES_PATH);
+    assert_eq!(reqs.len(), 1);
+    let r = &reqs[0];
+    assert_eq!(r.method, "POST");
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {}", auth.access_token()).as_str())
+    );
+    assert_eq!(r.header("chatgpt-account-id"), Some(ACCOUNT_ID));
+    assert_eq!(r.header("originator"), Some("sx"));
+    assert!(
+        r.header("user-agent").unwrap().starts_with("sx/0.1.0 ("),
+        "{:?}",
+        r.header("user-agent")
+    );
+    assert_eq!(r.header("accept"), Some("text/event-stream"));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(
+        r.content_encoding.as_deref(),
+        Some("zstd"),
+        "ChatGPT-backend bodies are zstd, as the official client sends them"
+    );
+    let session = r.header("session-id").unwrap();
+    assert!(
+        uuid::Uuid::parse_str(session).is_ok_and(|u| u.get_version_num() == 7),
+        "{session}"
+    );
+    assert_eq!(r.header("thread-id"), Some(session));
+    assert_eq!(r.header("x-client-request-id"), Some(session));
+
+    // Headers: everything the official ChatGPT-backend request carries, except the ones that
+    // describe codex-only features (documented in docs/providers.md).
+    let diff = compare(r, &Capture::load("codex-chatgpt-request.json"));
+    let deliberately_omitted = [
+        "version",
+        "x-codex-beta-features",
+        "x-codex-routing-hint",
+        "x-codex-turn-metadata",
+        "x-openai-internal-codex-responses-lite",
+    ];
+    assert_eq!(
+        diff.missing_headers,
+        deliberately_omitted.map(String::from).to_vec(),
+        "{diff}"
+    );
+    assert_eq!(diff.extra_headers, Vec::<String>::new(), "{diff}");
+    // Body: the classic shape (gpt-5.5 capture), every top-level key present, nothing extra.
+    let diff = compare(r, &Capture::load("codex-apikey-gpt55-request.json"));
+    assert_eq!(diff.missing_body_keys, Vec::<String>::new(), "{diff}");
+    assert_eq!(diff.extra_body_keys, Vec::<String>::new(), "{diff}");
+
+    let body = r.json();
+    assert_eq!(
+        body["model"], "gpt-5.4",
+        "MODEL defaults to sonnet, which is gpt-5.4 on codex"
+    );
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["store"], false);
+    assert_eq!(body["tool_choice"], "auto");
+    assert_eq!(body["prompt_cache_key"], session);
+    assert_eq!(body["include"], json!(["reasoning.encrypted_content"]));
+    assert_eq!(
+        body["reasoning"],
+        json!({"effort": "xhigh", "summary": "auto"})
+    );
+    assert_eq!(
+        body["input"][0]["role"], "developer",
+        "the system prompt is the first developer message"
+    );
+    assert!(
+        body["input"][0]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("You are sx")
+    );
+    assert_eq!(
+        body["input"][1],
+        json!({"type":"message","role":"user","content":[{"type":"input_text","text":"say hi"}]})
+    );
+    assert!(body.get("instructions").is_none());
+}
+
+#[test]
+fn stream_json_emits_the_spec_events_in_order() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(fixture("codex/reasoning.sse")),
+    );
+    let out = env
+        .sx()
+        .args(["-p", "think first", "--output-format", "stream-json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let events = json_lines(&out.stdout);
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let mut collapsed: Vec<&str> = types.clone();
+    collapsed.dedup();
+    assert_eq!(
+        collapsed,
+        ["session", "thinking_delta", "text_delta", "usage", "done"]
+    );
+    let session = &events[0];
+    assert_eq!(session["provider"], "codex");
+    assert_eq!(session["model"], "gpt-5.4");
+    assert!(session["id"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(session["cwd"].as_str().unwrap().ends_with("/proj"));
+    let thinking: String = events
+        .iter()
+        .filter(|e| e["type"] == "thinking_delta")
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    let text: String = events
+        .iter()
+        .filter(|e| e["type"] == "text_delta")
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert!(!thinking.is_empty());
+    let done = events.last().unwrap();
+    assert_eq!(done["stop_reason"], "end_turn");
+    assert_eq!(done["text"].as_str().unwrap(), text);
+    let usage = events.iter().find(|e| e["type"] == "usage").unwrap();
+    for k in [
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "reasoning_tokens",
+    ] {
+        assert!(usage[k].is_u64(), "usage.{k}");
+    }
+}
+
+#[test]
+fn text_mode_keeps_thinking_off_stdout() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(fixture("codex/reasoning.sse")),
+    );
+    let out = env.sx().args(["-p", "think first"]).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let stderr = stderr_of(&out);
+    let summary: String = sx_testkit::sse::decode(&fixture_str_of("codex/reasoning.sse"))
+        .iter()
+        .filter(|e| e["type"] == "response.reasoning_summary_text.delta")
+        .map(|e| e["delta"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!summary.is_empty());
+    assert!(stderr.contains(&summary), "thinking on stderr: {stderr}");
+    assert!(
+        !stdout.contains(&summary),
+        "thinking not on stdout: {stdout}"
+    );
+    assert!(!stdout.is_empty());
+}
+
+fn fixture_str_of(rel: &str) -> String {
+    sx_testkit::fixture_str(rel)
+}
+
+#[test]
+fn json_output_is_one_object() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(fixture("codex/usage.sse")),
+    );
+    let out = env
+        .sx()
+        .args(["-p", "hi", "--output-format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 1);
+    let v = &lines[0];
+    assert_eq!(v["stop_reason"], "end_turn");
+    assert_eq!(v["session"]["provider"], "codex");
+    assert_eq!(v["tool_calls"], json!([]));
+    assert_eq!(
+        v["usage"],
+        json!({"input_tokens":12000,"output_tokens":800,"cache_read_tokens":9000,"cache_write_tokens":0,"reasoning_tokens":512})
+    );
+    assert!(!v["text"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn prompt_from_stdin_and_positional_words() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    text_answer(&env);
+    text_answer(&env);
+    let out = env
+        .sx()
+        .arg("-p")
+        .write_stdin("from stdin\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = env.sx().args(["two", "words"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let reqs = env.server.requests_to(CODEX_RESPONSES_PATH);
+    assert_eq!(
+        reqs[0].json()["input"][1]["content"][0]["text"],
+        "from stdin\n"
+    );
+    assert_eq!(
+        reqs[1].json()["input"][1]["content"][0]["text"],
+        "two words"
+    );
+}
+
+#[test]
+fn model_alias_and_reasoning_effort() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    text_answer(&env);
+    let out = env
+        .sx()
+        .args([
+            "-p",
+            "hi",
+            "-m",
+            "opus",
+            "-e",
+            "REASONING_EFFORT=low",
+            "-e",
+            "THINKING=0",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let body = env.server.requests_to(CODEX_RESPONSES_PATH)[0].json();
+    assert_eq!(body["model"], "gpt-5.5");
+    assert_eq!(body["reasoning"], json!({"effort": "low"}));
+}
+
+// --- tokens -------------------------------------------------------------------------------
+
+fn refresh_then_answer(env: &Env, rotate_to: Option<&str>) {
+    env.server.enqueue(
+        "POST",
+        OAUTH_TOKEN_PATH,
+        MockResponse::json(200, oauth_refresh_ok(3600, "fresh", rotate_to)),
+    );
+    text_answer(env);
+}
+
+#[test]
+fn an_expired_token_is_refreshed_first_and_written_back_privately() {
+    let env = Env::new();
+    let old = env.login(
+        AuthJson::new()
+            .expires_in(-60)
+            .access_marker("stale")
+            .refresh_token("rt-old"),
+    );
+    refresh_then_answer(&env, Some("rt-new"));
+    let out = env.sx().args(["-p", "hi"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+
+    let oauth = env.server.requests_to(OAUTH_TOKEN_PATH);
+    assert_eq!(oauth.len(), 1);
+    assert_eq!(oauth[0].header("content-type"), Some("application/json"));
+    assert_eq!(oauth[0].header("originator"), Some("sx"));
+    assert_eq!(
+        oauth[0].json(),
+        json!({"client_id":"app_EMoamEEZ73f0CkXaXp7hrann","grant_type":"refresh_token","refresh_reason":"proactive_expiry","refresh_token":"rt-old"})
+    );
+    // The same shape as the official client's refresh (captures/codex-refresh-request.json).
+    let cap = Capture::load_seq("codex-refresh-request.json", 1);
+    let mut want: Vec<String> = cap.body_keys();
+    want.sort();
+    let mut have: Vec<String> = oauth[0]
+        .json()
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    have.sort();
+    assert_eq!(have, want);
+
+    let reqs = env.server.requests_to(CODEX_RESPONSES_PATH);
+    assert_eq!(bearer_marker(&reqs[0]), "fresh");
+    let saved = read_json(&env.auth_path());
+    assert_eq!(saved["tokens"]["refresh_token"], "rt-new");
+    assert_eq!(
+        jwt_claims(saved["tokens"]["access_token"].as_str().unwrap())[MARKER_CLAIM],
+        "fresh"
+    );
+    assert_eq!(
+        saved["tokens"]["account_id"], ACCOUNT_ID,
+        "a refresh keeps the account id"
+    );
+    assert_eq!(saved["auth_mode"], "chatgpt");
+    assert_ne!(saved["last_refresh"], old.to_json()["last_refresh"]);
+    let mode = std::fs::metadata(env.auth_path())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn a_token_expiring_within_five_minutes_is_refreshed() {
+    let env = Env::new();
+    env.login(AuthJson::new().expires_in(120));
+    refresh_then_answer(&env, None);
+    let out = env.sx().args(["-p", "hi"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(env.server.requests_to(OAUTH_TOKEN_PATH).len(), 1);
+    let saved = read_json(&env.auth_path());
+    assert_eq!(
+        saved["tokens"]["refresh_token"],
+        sx_testkit::auth::REFRESH_TOKEN,
+        "not rotated: kept"
+    );
+}
+
+#[test]
+fn a_fresh_token_needs_no_network_but_the_model_call() {
+    let env = Env::new();
+    env.login(AuthJson::new().expires_in(3600));
+    text_answer(&env);
+    assert!(
+        env.sx()
+            .args(["-p", "hi"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    assert_eq!(env.server.requests().len(), 1);
+}
+
+#[test]
+fn a_401_triggers_one_refresh_and_one_retry() {
+    let env = Env::new();
+    env.login(AuthJson::new().access_marker("revoked-server-side"));
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::json(401, fixture_json("codex/http_401.json")),
+    );
+    refresh_then_answer(&env, Some("rt-2"));
+    let out = env.sx().args(["-p", "hi"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let reqs = env.server.requests_to(CODEX_RESPONSES_PATH);
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(bearer_marker(&reqs[0]), "revoked-server-side");
+    assert_eq!(bearer_marker(&reqs[1]), "fresh");
+    assert_eq!(
+        env.server.requests_to(OAUTH_TOKEN_PATH)[0].json()["refresh_reason"],
+        "unauthorized_recovery"
+    );
+}
+
+#[test]
+fn a_401_after_refresh_is_an_auth_error() {
+    let env = Env::new();
+    let auth = env.login(AuthJson::new());
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::json(401, fixture_json("codex/http_401.json")),
+    );
+    env.server.enqueue(
+        "POST",
+        OAUTH_TOKEN_PATH,
+        MockResponse::json(200, oauth_refresh_ok(3600, "fresh", None)),
+    );
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::json(401, fixture_json("codex/http_401.json")),
+    );
+    let out = env.sx().args(["-p", "hi"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let line = error_line(&out);
+    assert!(
+        line.contains("rejected the Codex token") && line.contains("scorpiox-codex-login"),
+        "{line}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(&auth.access_token()));
+}
+
+#[test]
+fn refresh_rejections_name_the_reason_and_exit_3() {
+    for (code, words) in [
+        ("refresh_token_expired", "expired"),
+        ("refresh_token_reused", "already used"),
+        ("refresh_token_invalidated", "revoked"),
+        ("something_else", "could not be refreshed"),
+    ] {
+        let env = Env::new();
+        env.login(
+            AuthJson::new()
+                .expires_in(-10)
+                .refresh_token("rt-secret-value"),
+        );
+        env.server.enqueue(
+            "POST",
+            OAUTH_TOKEN_PATH,
+            MockResponse::json(401, oauth_error(code)),
+        );
+        let out = env.sx().args(["-p", "hi"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{code}");
+        let line = error_line(&out);
+        assert!(
+            line.contains(words) && line.contains("scorpiox-codex-login"),
+            "{code}: {line}"
+        );
+        assert!(!line.contains("rt-secret-value"));
+        assert!(
+            env.server.requests_to(CODEX_RESPONSES_PATH).is_empty(),
+            "no model call with a dead login"
+        );
+        assert_eq!(
+            read_json(&env.auth_path())["tokens"]["refresh_token"],
+            "rt-secret-value",
+            "{code}: file untouched"
+        );
+    }
+}
+
+#[test]
+fn a_transient_refresh_failure_with_an_expired_token_is_a_runtime_error() {
+    let env = Env::new();
+    env.login(AuthJson::new().expires_in(-10));
+    env.server.enqueue(
+        "POST",
+        OAUTH_TOKEN_PATH,
+        MockResponse::status(502).body("bad gateway"),
+    );
+    let out = env.sx().args(["-p", "hi"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line = error_line(&out);
+    assert!(
+        line.contains("failed to refresh the Codex token (HTTP 502: bad gateway)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn concurrent_processes_refresh_once() {
+    let env = Env::new();
+    env.login(
+        AuthJson::new()
+            .expires_in(-60)
+            .refresh_token("rt-single-use"),
+    );
+    // Exactly one refresh is scripted: a second one would get the mock's 500 and fail its run.
+    env.server.enqueue(
+        "POST",
+        OAUTH_TOKEN_PATH,
+        MockResponse::json(200, oauth_refresh_ok(3600, "fresh", Some("rt-rotated"))),
+    );
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(fixture("codex/text.sse")).repeat(),
+    );
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            let mut c = env.sx_std();
+            c.args(["-p", "hi"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            c.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(env.server.requests_to(OAUTH_TOKEN_PATH).len(), 1);
+    assert_eq!(
+        read_json(&env.auth_path())["tokens"]["refresh_token"],
+        "rt-rotated"
+    );
+    for r in env.server.requests_to(CODEX_RESPONSES_PATH) {
+        assert_eq!(bearer_marker(&r), "fresh");
+    }
+}
+
+// --- retries and failures -----------------------------------------------------------------
+
+#[test]
+fn server_errors_are_retried_with_a_retry_event() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::json(500, fixture_json("codex/http_500.json")),
+    );
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::json(503, fixture_json("codex/http_503_overloaded.json")),
+    );
+    text_answer(&env);
+    let out = env
+        .sx()
+        .args(["-p", "hi", "--output-format", "stream-json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let events = json_lines(&out.stdout);
+    let retries: Vec<&Value> = events.iter().filter(|e| e["type"] == "retry").collect();
+    assert_eq!(retries.len(), 2);
+    assert_eq!(retries[0]["attempt"], 1);
+    assert_eq!(retries[1]["attempt"], 2);
+    assert!(retries[0]["delay_ms"].is_u64());
+    assert!(retries[0]["reason"].as_str().unwrap().contains("HTTP 500"));
+    assert_eq!(events.last().unwrap()["stop_reason"], "end_turn");
+}
+
+#[test]
+fn rate_limits_honour_retry_after() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::json(429, fixture_json("codex/http_429_rate_limit.json"))
+            .header("retry-after", "0.05"),
+    );
+    text_answer(&env);
+    let out = env
+        .sx()
+        .args(["-p", "hi", "--output-format", "stream-json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let retry = json_lines(&out.stdout)
+        .into_iter()
+        .find(|e| e["type"] == "retry")
+        .unwrap();
+    assert_eq!(
+        retry["delay_ms"], 50,
+        "the server's Retry-After, not our backoff"
+    );
+}
+
+#[test]
+fn usage_limit_is_not_retried_and_names_the_reset() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::json(429, fixture_json("codex/http_429_usage_limit.json")),
+    );
+    let out = env.sx().args(["-p", "hi"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line = error_line(&out);
+    assert!(
+        line.contains("usage limit reached on the plus plan until 2026-01-01T00:00:00Z"),
+        "{line}"
+    );
+    assert_eq!(env.server.requests_to(CODEX_RESPONSES_PATH).len(), 1);
+}
+
+#[test]
+fn truncated_and_aborted_streams_are_retried() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(fixture("codex/truncated.sse")),
+    );
+    let events = responses::text_turn("complete answer");
+    let mut chunks = Chunk::events(&events[..3]);
+    chunks.push(Chunk::Abort);
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse_chunks(chunks),
+    );
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(sse::encode(&events)),
+    );
+    let out = env
+        .sx()
+        .args(["-p", "hi", "--output-format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(json_lines(&out.stdout)[0]["text"], "complete answer");
+    assert_eq!(env.server.requests_to(CODEX_RESPONSES_PATH).len(), 3);
+}
+
+#[test]
+fn a_stream_that_never_completes_fails_after_the_retry_budget() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    for _ in 0..3 {
+        env.server.enqueue(
+            "POST",
+            CODEX_RESPONSES_PATH,
+            MockResponse::sse(fixture("codex/truncated.sse")),
+        );
+    }
+    let out = env
+        .sx()
+        .args(["-p", "hi", "-e", "STREAM_MAX_RETRIES=2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line = error_line(&out);
+    assert!(
+        line.contains("ended before it was complete") && line.contains("response.completed"),
+        "{line}"
+    );
+    assert_eq!(env.server.requests_to(CODEX_RESPONSES_PATH).len(), 3);
+}
+
+#[test]
+fn a_stalled_stream_hits_the_idle_timeout_and_is_retried() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    let events = responses::text_turn("after the stall");
+    let mut chunks = Chunk::events(&events[..2]);
+    chunks.push(Chunk::Stall);
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse_chunks(chunks),
+    );
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(sse::encode(&events)),
+    );
+    let out = env
+        .sx()
+        .args([
+            "-p",
+            "hi",
+            "-e",
+            "STREAM_IDLE_TIMEOUT_MS=300",
+            "--output-format",
+            "stream-json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let events = json_lines(&out.stdout);
+    let retry = events.iter().find(|e| e["type"] == "retry").unwrap();
+    assert!(
+        retry["reason"].as_str().unwrap().contains("stalled"),
+        "{retry}"
+    );
+    assert_eq!(events.last().unwrap()["text"], "after the stall");
+    assert!(
+        env.server.wait_for_streams_closed(Duration::from_secs(5)),
+        "sx hung up on the stalled stream"
+    );
+}
+
+#[test]
+fn in_stream_failures_map_to_clear_errors() {
+    let cases = [
+        ("codex/failed_context_window.sse", "context window", 1),
+        ("codex/failed_quota.sse", "quota exceeded", 1),
+    ];
+    for (fixture_name, words, requests) in cases {
+        let env = Env::new();
+        env.login(AuthJson::new());
+        env.server.enqueue(
+            "POST",
+            CODEX_RESPONSES_PATH,
+            MockResponse::sse(fixture(fixture_name)),
+        );
+        let out = env.sx().args(["-p", "hi"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{fixture_name}");
+        let line = error_line(&out);
+        assert!(line.contains(words), "{fixture_name}: {line}");
+        assert_eq!(
+            env.server.requests_to(CODEX_RESPONSES_PATH).len(),
+            requests,
+            "{fixture_name}: not retried"
+        );
+    }
+}
+
+#[test]
+fn in_stream_rate_limits_wait_the_requested_delay() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    let failed = responses::failed(
+        "rate_limit_exceeded",
+        "Rate limit reached for gpt-5.5. Please try again in 40ms.",
+    );
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(sse::encode(&[
+            responses::created(responses::RESP_ID),
+            failed,
+        ])),
+    );
+    text_answer(&env);
+    let out = env
+        .sx()
+        .args(["-p", "hi", "--output-format", "stream-json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let retry = json_lines(&out.stdout)
+        .into_iter()
+        .find(|e| e["type"] == "retry")
+        .unwrap();
+    assert_eq!(retry["delay_ms"], 40);
+}
+
+#[test]
+fn incomplete_responses_are_retried_then_reported() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(fixture("codex/incomplete.sse")),
+    );
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(fixture("codex/incomplete.sse")),
+    );
+    let out = env
+        .sx()
+        .args(["-p", "hi", "-e", "STREAM_MAX_RETRIES=1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(error_line(&out).contains("max_output_tokens"));
+}
+
+#[test]
+fn stream_json_reports_errors_as_events_too() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(fixture("codex/failed_context_window.sse")),
+    );
+    let out = env
+        .sx()
+        .args(["-p", "hi", "--output-format", "stream-json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let events = json_lines(&out.stdout);
+    let n = events.len();
+    assert_eq!(events[n - 2]["type"], "error");
+    assert_eq!(events[n - 2]["retryable"], false);
+    assert_eq!(
+        events[n - 1],
+        json!({"type":"done","stop_reason":"error","text":""})
+    );
+}
+
+// --- malformed input: one clear line, the documented exit code, no panic -------------------
+
+#[test]
+fn malformed_inputs_give_one_line_and_the_right_exit_code() {
+    struct Case {
+        name: &'static str,
+        setup: fn(&Env),
+        args: &'static [&'static str],
+        code: i32,
+        words: &'static [&'static str],
+    }
+    let cases = [
+        Case {
+            name: "config line",
+            setup: |env| {
+                env.login(AuthJson::new());
+                std::fs::write(
+                    env.proj.join("scorpiox-env.txt"),
+                    "MODEL=gpt-5.5\nthis is not a setting\n",
+                )
+                .unwrap();
+            },
+            args: &["-p", "hi"],
+            code: 2,
+            words: &["scorpiox-env.txt:2", "KEY=VALUE"],
+        },
+        Case {
+            name: "bad -e",
+            setup: |_| {},
+            args: &["-p", "hi", "-e", "NOEQUALS"],
+            code: 2,
+            words: &["NOEQUALS"],
+        },
+        Case {
+            name: "no login",
+            setup: |_| {},
+            args: &["-p", "hi"],
+            code: 3,
+            words: &["no Codex login found", "scorpiox-codex-login"],
+        },
+        Case {
+            name: "auth.json not JSON",
+            setup: |env| {
+                std::fs::create_dir_all(env.home.join(".codex")).unwrap();
+                std::fs::write(env.auth_path(), "{ not json").unwrap();
+            },
+            args: &["-p", "hi"],
+            code: 3,
+            words: &["not a valid Codex auth.json", "not JSON"],
+        },
+        Case {
+            name: "auth.json without tokens",
+            setup: |env| {
+                std::fs::create_dir_all(env.home.join(".codex")).unwrap();
+                std::fs::write(
+                    env.auth_path(),
+                    r#"{"auth_mode":"chatgpt","tokens":{"access_token":"x"}}"#,
+                )
+                .unwrap();
+            },
+            args: &["-p", "hi"],
+            code: 3,
+            words: &["tokens.refresh_token"],
+        },
+        Case {
+            name: "API-key auth.json",
+            setup: |env| {
+                std::fs::create_dir_all(env.home.join(".codex")).unwrap();
+                std::fs::write(
+                    env.auth_path(),
+                    r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test"}"#,
+                )
+                .unwrap();
+            },
+            args: &["-p", "hi"],
+            code: 3,
+            words: &["API key, not a ChatGPT login"],
+        },
+        Case {
+            name: "bad JWT",
+            setup: |env| {
+                let mut doc = AuthJson::new().to_json();
+                doc["tokens"]["access_token"] = json!("not-a-jwt");
+                std::fs::create_dir_all(env.home.join(".codex")).unwrap();
+                std::fs::write(env.auth_path(), doc.to_string()).unwrap();
+            },
+            args: &["-p", "hi"],
+            code: 3,
+            words: &["access token", "not a valid JWT"],
+        },
+        Case {
+            name: "SSE junk",
+            setup: |env| {
+                env.login(AuthJson::new());
+                env.server.enqueue(
+                    "POST",
+                    CODEX_RESPONSES_PATH,
+                    MockResponse::sse("data: {\"type\": \n\nthis is not sse\n\n"),
+                );
+            },
+            args: &["-p", "hi", "-e", "STREAM_MAX_RETRIES=0"],
+            code: 1,
+            words: &["ended before it was complete"],
+        },
+        Case {
+            name: "HTTP error body that is not JSON",
+            setup: |env| {
+                env.login(AuthJson::new());
+                env.server.enqueue(
+                    "POST",
+                    CODEX_RESPONSES_PATH,
+                    MockResponse::status(400).body("<html>\n<b>Bad</b> request\n</html>"),
+                );
+            },
+            args: &["-p", "hi"],
+            code: 1,
+            words: &["HTTP 400", "<html> <b>Bad</b> request </html>"],
+        },
+        Case {
+            name: "HTTP 400 JSON error",
+            setup: |env| {
+                env.login(AuthJson::new());
+                env.server.enqueue(
+                    "POST",
+                    CODEX_RESPONSES_PATH,
+                    MockResponse::json(400, fixture_json("codex/http_400_invalid.json")),
+                );
+            },
+            args: &["-p", "hi"],
+            code: 1,
+            words: &["HTTP 400"],
+        },
+        Case {
+            name: "empty prompt",
+            setup: |_| {},
+            args: &["-p", "   "],
+            code: 2,
+            words: &["prompt is empty"],
+        },
+        Case {
+            name: "unknown flag",
+            setup: |_| {},
+            args: &["--frobnicate"],
+            code: 2,
+            words: &["--frobnicate", "sx --help"],
+        },
+        Case {
+            name: "bad --cwd",
+            setup: |_| {},
+            args: &["-p", "hi", "--cwd", "/nonexistent/dir"],
+            code: 2,
+            words: &["--cwd"],
+        },
+        Case {
+            name: "bad output format",
+            setup: |_| {},
+            args: &["-p", "hi", "--output-format", "yaml"],
+            code: 2,
+            words: &["yaml"],
+        },
+    ];
+    // Flags of the bare binary (no mock wiring), checked the same way.
+    for (args, words) in [
+        (
+            &["-p", "hi", "-e", "PROVIDER=nope"][..],
+            &["PROVIDER", "codex, claude_code"][..],
+        ),
+        (
+            &["-p", "hi", "--provider", "nope"][..],
+            &["PROVIDER", "allowed"][..],
+        ),
+        (&["-p", "hi", "-e", "TOOLS=maybe"][..], &["TOOLS"][..]),
+    ] {
+        let env = Env::new();
+        let out = env.cmd("sx").args(args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = error_line(&out);
+        for w in words {
+            assert!(line.contains(w), "{args:?}: {line:?} should mention {w:?}");
+        }
+    }
+    for case in cases {
+        let env = Env::new();
+        (case.setup)(&env);
+        let out = env.sx().args(case.args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(case.code),
+            "{}: stderr {}",
+            case.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = error_line(&out);
+        for w in case.words {
+            assert!(
+                line.contains(w),
+                "{}: {line:?} should mention {w:?}",
+                case.name
+            );
+        }
+    }
+}
+
+#[test]
+fn an_untrusted_project_cannot_redirect_the_token() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    let evil = sx_testkit::MockServer::start();
+    std::fs::create_dir_all(env.home.join(".scorpiox")).unwrap();
+    std::fs::write(
+        env.home.join(".scorpiox/scorpiox-env.txt"),
+        format!(
+            "PROVIDER=codex\nCODEX_BASE_URL={}\nRETRY_BASE_DELAY_MS=5\n",
+            env.server.codex_base()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        env.proj.join("scorpiox-env.txt"),
+        format!("CODEX_BASE_URL={}\n", evil.codex_base()),
+    )
+    .unwrap();
+    text_answer(&env);
+    let out = env.cmd("sx").args(["-p", "hi"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("warning: ignoring CODEX_BASE_URL")
+            && stderr.contains("scorpiox-config --trust"),
+        "{stderr}"
+    );
+    assert!(
+        evil.requests().is_empty(),
+        "the untrusted project's server got nothing"
+    );
+    assert_eq!(env.server.requests_to(CODEX_RESPONSES_PATH).len(), 1);
+
+    // Once the user trusts the project, its setting applies.
+    let trusted = env.cmd("scorpiox-config").arg("--trust").output().unwrap();
+    assert!(
+        trusted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    evil.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(fixture("codex/text.sse")),
+    );
+    let out = env.cmd("sx").args(["-p", "hi"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(evil.requests().len(), 1);
+}
+
+#[test]
+fn a_tool_call_always_gets_a_paired_result_in_the_next_request() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(fixture("codex/function_call.sse")),
+    );
+    text_answer(&env);
+    let out = env
+        .sx()
+        .args(["-p", "hi", "-e", "TOOLS=0", "--output-format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let reqs = env.server.requests_to(CODEX_RESPONSES_PATH);
+    assert_eq!(reqs.len(), 2);
+    let input = reqs[1].json()["input"].as_array().unwrap().clone();
+    let call = input
+        .iter()
+        .find(|i| i["type"] == "function_call")
+        .expect("the call is replayed");
+    let output = input
+        .iter()
+        .find(|i| i["type"] == "function_call_output")
+        .expect("with its result");
+    assert_eq!(call["call_id"], output["call_id"]);
+    assert!(output["output"].as_str().unwrap().contains("not available"));
+    let v = &json_lines(&out.stdout)[0];
+    assert_eq!(v["tool_calls"].as_array().unwrap().len(), 1);
+    assert_eq!(v["text"], "Hello from the mock.");
+}

@@ -1,0 +1,568 @@
+//! The official Codex CLI's `auth.json` (codex.md §A.1), its refresh (§A.6), and the file lock
+//! and atomic write that make refreshes safe across processes: refresh tokens are single-use,
+//! so two processes refreshing the same login at once would log the user out.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use super::jwt::{Claims, decode_claims};
+use super::{AuthError, CodexToken, RefreshFailure};
+
+/// The OAuth client id of the official Codex CLI; sx signs in as the same app so both share one
+/// login (codex.md §A.3).
+pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
+
+/// Refresh when the access token expires within this window.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// Without a readable `exp`, refresh when the last refresh is older than this (codex: 8 days).
+const REFRESH_INTERVAL: Duration = Duration::from_secs(8 * 24 * 3600);
+const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshReason {
+    ProactiveExpiry,
+    UnauthorizedRecovery,
+    /// `scorpiox-codex-refreshtoken --force` and the like.
+    Manual,
+}
+
+impl RefreshReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefreshReason::ProactiveExpiry => "proactive_expiry",
+            RefreshReason::UnauthorizedRecovery => "unauthorized_recovery",
+            RefreshReason::Manual => "manual",
+        }
+    }
+}
+
+/// A parsed `auth.json`. The whole document is kept, so fields sx does not know (written by
+/// newer Codex versions) survive a refresh unchanged.
+#[derive(Debug, Clone)]
+pub struct AuthFile {
+    pub path: PathBuf,
+    doc: Value,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub access_claims: Claims,
+    id_claims: Option<Claims>,
+    account_id: Option<String>,
+}
+
+impl AuthFile {
+    pub fn load(path: &Path) -> Result<AuthFile, AuthError> {
+        let bytes = match fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(AuthError::NotLoggedIn {
+                    path: path.to_owned(),
+                });
+            }
+            Err(e) => {
+                return Err(AuthError::Unreadable {
+                    path: path.to_owned(),
+                    source: e,
+                });
+            }
+        };
+        let doc: Value = serde_json::from_slice(&bytes).map_err(|e| AuthError::Malformed {
+            path: path.to_owned(),
+            detail: format!("not JSON: {e}"),
+        })?;
+        Self::from_doc(path, doc)
+    }
+
+    pub fn from_doc(path: &Path, doc: Value) -> Result<AuthFile, AuthError> {
+        let malformed = |detail: &str| AuthError::Malformed {
+            path: path.to_owned(),
+            detail: detail.into(),
+        };
+        if !doc.is_object() {
+            return Err(malformed("the top level is not an object"));
+        }
+        let tokens = match doc.get("tokens") {
+            Some(t @ Value::Object(_)) => t,
+            Some(Value::Null) | None => {
+                let has_key = doc.get("OPENAI_API_KEY").is_some_and(|k| k.is_string());
+                return Err(if has_key {
+                    AuthError::ApiKeyOnly {
+                        path: path.to_owned(),
+                    }
+                } else {
+                    malformed("no \"tokens\" object")
+                });
+            }
+            Some(_) => return Err(malformed("\"tokens\" is not an object")),
+        };
+        let field = |name: &str| -> Result<String, AuthError> {
+            match tokens.get(name) {
+                Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+                _ => Err(malformed(&format!(
+                    "tokens.{name} is missing or not a string"
+                ))),
+            }
+        };
+        let access_token = field("access_token")?;
+        let refresh_token = field("refresh_token")?;
+        let access_claims = decode_claims(&access_token).map_err(|detail| AuthError::BadJwt {
+            path: path.to_owned(),
+            which: "access token",
+            detail,
+        })?;
+        let id_claims = match tokens.get("id_token") {
+            Some(Value::String(s)) => {
+                Some(decode_claims(s).map_err(|detail| AuthError::BadJwt {
+                    path: path.to_owned(),
+                    which: "id token",
+                    detail,
+                })?)
+            }
+            _ => None,
+        };
+        let account_id = match tokens.get("account_id") {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            _ => id_claims
+                .as_ref()
+                .and_then(|c| c.account_id.clone())
+                .or_else(|| access_claims.account_id.clone()),
+        };
+        Ok(AuthFile {
+            path: path.to_owned(),
+            doc,
+            access_token,
+            refresh_token,
+            access_claims,
+            id_claims,
+            account_id,
+        })
+    }
+
+    pub fn account_id(&self) -> Option<&str> {
+        self.account_id.as_deref()
+    }
+
+    pub fn expires_at(&self) -> Option<u64> {
+        self.access_claims.exp
+    }
+
+    pub fn last_refresh(&self) -> Option<SystemTime> {
+        self.doc
+            .get("last_refresh")
+            .and_then(Value::as_str)
+            .and_then(|s| humantime::parse_rfc3339_weak(s.trim_end_matches('Z')).ok())
+    }
+
+    pub fn id_claims(&self) -> Option<&Claims> {
+        self.id_claims.as_ref()
+    }
+
+    pub fn token(&self, source: &'static str) -> CodexToken {
+        CodexToken {
+            access_token: self.access_token.clone(),
+            account_id: self.account_id.clone(),
+            expires_at: self.expires_at(),
+            source,
+            fedramp: self.id_claims.as_ref().is_some_and(|c| c.fedramp),
+        }
+    }
+
+    /// Whether the token should be refreshed before use at time `now`.
+    pub fn needs_refresh(&self, now: SystemTime) -> bool {
+        let now_s = now
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        match self.expires_at() {
+            Some(exp) => exp <= now_s + REFRESH_MARGIN.as_secs(),
+            None => match self.last_refresh() {
+                Some(t) => now
+                    .duration_since(t)
+                    .is_ok_and(|age| age > REFRESH_INTERVAL),
+                None => true,
+            },
+        }
+    }
+
+    /// Whether the access token is still usable at `now` (even if due for refresh).
+    pub fn still_valid(&self, now: SystemTime) -> bool {
+        let now_s = now
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        self.expires_at().is_some_and(|exp| exp > now_s)
+    }
+
+    /// Apply a refresh response: only fields present replace stored ones (codex.md §A.6).
+    pub fn apply_refresh(
+        &self,
+        resp: &RefreshResponse,
+        now: SystemTime,
+    ) -> Result<AuthFile, AuthError> {
+        let mut doc = self.doc.clone();
+        let tokens = doc
+            .get_mut("tokens")
+            .and_then(Value::as_object_mut)
+            .expect("validated at load");
+        for (name, v) in [
+            ("id_token", &resp.id_token),
+            ("access_token", &resp.access_token),
+            ("refresh_token", &resp.refresh_token),
+        ] {
+            if let Some(v) = v {
+                tokens.insert(name.into(), Value::String(v.clone()));
+            }
+        }
+        doc["last_refresh"] = Value::String(rfc3339_micros(now));
+        AuthFile::from_doc(&self.path, doc)
+    }
+
+    /// Write atomically (temp file in the same directory, fsync, rename) with mode 0600.
+    pub fn save(&self) -> Result<(), AuthError> {
+        let mut text = serde_json::to_string_pretty(&self.doc).expect("a Value always serializes");
+        text.push('\n');
+        write_private_atomic(&self.path, text.as_bytes())
+    }
+}
+
+/// Build a new ChatGPT-mode `auth.json` document (login), in the official shape.
+pub fn new_auth_doc(
+    id_token: &str,
+    access_token: &str,
+    refresh_token: &str,
+    account_id: Option<&str>,
+    api_key: Option<&str>,
+) -> Value {
+    json!({
+        "auth_mode": "chatgpt",
+        "OPENAI_API_KEY": api_key,
+        "tokens": {
+            "id_token": id_token,
+            "access_token": access_token,
+            "refresh_token": refresh_token,
+            "account_id": account_id,
+        },
+        "last_refresh": rfc3339_micros(SystemTime::now()),
+    })
+}
+
+fn rfc3339_micros(t: SystemTime) -> String {
+    humantime::format_rfc3339_micros(t).to_string()
+}
+
+/// Write `bytes` to `path` atomically with mode 0600, creating the parent directory (0700).
+pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), AuthError> {
+    let werr = |source: std::io::Error| AuthError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(werr)?;
+    }
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("auth.json");
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        // Make the rename itself durable.
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(werr)
+}
+
+use std::os::unix::fs::DirBuilderExt;
+
+/// An exclusive lock on `<auth file>.lock`, held until dropped. A sidecar file is locked, not
+/// the credential file itself, because the atomic rename replaces the credential file's inode.
+pub struct RefreshLock {
+    _file: File,
+}
+
+impl RefreshLock {
+    /// Blocking: waits up to 30 s for the lock. Call from a blocking context.
+    pub fn acquire(auth_path: &Path) -> Result<RefreshLock, AuthError> {
+        let path = lock_path(auth_path);
+        let lerr = |detail: String| AuthError::Lock {
+            path: path.clone(),
+            detail,
+        };
+        if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| lerr(e.to_string()))?;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| lerr(e.to_string()))?;
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(RefreshLock { _file: file }),
+                Err(fs::TryLockError::WouldBlock) => {
+                    if std::time::Instant::now() >= deadline {
+                        return Err(lerr(format!(
+                            "still held by another process after {}s",
+                            LOCK_WAIT.as_secs()
+                        )));
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(lerr(e.to_string())),
+            }
+        }
+    }
+}
+
+pub fn lock_path(auth_path: &Path) -> PathBuf {
+    let mut s = auth_path.as_os_str().to_owned();
+    s.push(".lock");
+    PathBuf::from(s)
+}
+
+/// A successful `/oauth/token` refresh response; every field optional (codex.md §A.6).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct RefreshResponse {
+    pub id_token: Option<String>,
+    pub access_token: Option<String>,
+    pub refresh_token: Option<String>,
+}
+
+/// The JSON body of a refresh request, as the official client sends it
+/// (captures/codex-refresh-request.json).
+pub fn refresh_body(refresh_token: &str, reason: RefreshReason) -> Value {
+    json!({
+        "client_id": CLIENT_ID,
+        "grant_type": "refresh_token",
+        "refresh_reason": reason.as_str(),
+        "refresh_token": refresh_token,
+    })
+}
+
+/// Map a failed refresh response to an error: only 401 is permanent (codex.md §A.6).
+pub fn refresh_error(status: u16, body: &[u8]) -> AuthError {
+    let v: Option<Value> = serde_json::from_slice(body).ok();
+    let code = v.as_ref().and_then(|v| {
+        v.get("error")
+            .and_then(|e| e.get("code"))
+            .and_then(Value::as_str)
+            .or_else(|| v.get("error").and_then(Value::as_str))
+            .or_else(|| v.get("code").and_then(Value::as_str))
+            .map(str::to_owned)
+    });
+    let message = v
+        .as_ref()
+        .and_then(|v| {
+            v.get("error")
+                .and_then(|e| e.get("message"))
+                .and_then(Value::as_str)
+                .or_else(|| v.get("error_description").and_then(Value::as_str))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| body_snippet(body));
+    if status == 401 {
+        let reason = match code.as_deref() {
+            Some("refresh_token_expired") => RefreshFailure::Expired,
+            Some("refresh_token_reused") => RefreshFailure::Reused,
+            Some("refresh_token_invalidated") => RefreshFailure::Revoked,
+            _ => RefreshFailure::Other,
+        };
+        AuthError::RefreshRejected {
+            reason,
+            detail: format!("HTTP 401: {message}"),
+        }
+    } else {
+        AuthError::RefreshTransient {
+            detail: format!("HTTP {status}: {message}"),
+        }
+    }
+}
+
+/// A short, single-line excerpt of a response body for error messages.
+pub(crate) fn body_snippet(body: &[u8]) -> String {
+    let s = String::from_utf8_lossy(body);
+    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.is_empty() {
+        return "empty body".into();
+    }
+    let mut out: String = one.chars().take(200).collect();
+    if one.chars().count() > 200 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn jwt(payload: Value) -> String {
+        let e = |v: &Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+        };
+        format!(
+            "{}.{}.c2ln",
+            e(&json!({"alg":"none","typ":"JWT"})),
+            e(&payload)
+        )
+    }
+
+    fn doc(exp: u64) -> Value {
+        let claims =
+            json!({"exp": exp, "https://api.openai.com/auth": {"chatgpt_account_id": "acct-9"}});
+        json!({
+            "auth_mode": "chatgpt", "OPENAI_API_KEY": null,
+            "tokens": {"id_token": jwt(claims.clone()), "access_token": jwt(claims), "refresh_token": "rt-1", "account_id": "acct-9"},
+            "last_refresh": "2026-01-01T00:00:00.000000Z",
+            "future_field": {"kept": true}
+        })
+    }
+
+    #[test]
+    fn loads_and_decides_refresh() {
+        let now = SystemTime::now();
+        let now_s = now.duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let a = AuthFile::from_doc(Path::new("/x/auth.json"), doc(now_s + 3600)).unwrap();
+        assert_eq!(a.account_id(), Some("acct-9"));
+        assert!(!a.needs_refresh(now));
+        let b = AuthFile::from_doc(Path::new("/x/auth.json"), doc(now_s + 120)).unwrap();
+        assert!(b.needs_refresh(now), "within the 5-minute margin");
+        assert!(b.still_valid(now));
+    }
+
+    #[test]
+    fn refresh_keeps_unknown_fields_and_replaces_only_present_tokens() {
+        let a = AuthFile::from_doc(Path::new("/x/auth.json"), doc(1)).unwrap();
+        let new_access = jwt(json!({"exp": 4_000_000_000u64}));
+        let r = RefreshResponse {
+            access_token: Some(new_access.clone()),
+            ..Default::default()
+        };
+        let b = a.apply_refresh(&r, SystemTime::now()).unwrap();
+        assert_eq!(b.access_token, new_access);
+        assert_eq!(b.refresh_token, "rt-1");
+        assert_eq!(b.doc["future_field"]["kept"], true);
+        assert_eq!(b.account_id(), Some("acct-9"));
+        assert!(b.last_refresh().unwrap() > SystemTime::now() - Duration::from_secs(60));
+    }
+
+    #[test]
+    fn malformed_documents() {
+        let p = Path::new("/x/auth.json");
+        assert!(matches!(
+            AuthFile::from_doc(p, json!([])),
+            Err(AuthError::Malformed { .. })
+        ));
+        assert!(matches!(
+            AuthFile::from_doc(p, json!({"OPENAI_API_KEY": "sk-1"})),
+            Err(AuthError::ApiKeyOnly { .. })
+        ));
+        assert!(matches!(
+            AuthFile::from_doc(
+                p,
+                json!({"tokens": {"access_token": "x.y.z", "refresh_token": "r"}})
+            ),
+            Err(AuthError::BadJwt { .. })
+        ));
+        let e = AuthFile::from_doc(p, json!({"tokens": {"access_token": 5}})).unwrap_err();
+        assert!(e.to_string().contains("tokens.access_token"), "{e}");
+    }
+
+    #[test]
+    fn refresh_error_mapping() {
+        let body = br#"{"error":{"message":"Your refresh token has already been used","type":"invalid_request_error","param":null,"code":"refresh_token_reused"}}"#;
+        assert!(matches!(
+            refresh_error(401, body),
+            AuthError::RefreshRejected {
+                reason: RefreshFailure::Reused,
+                ..
+            }
+        ));
+        assert!(matches!(
+            refresh_error(401, br#"{"error":"refresh_token_expired"}"#),
+            AuthError::RefreshRejected {
+                reason: RefreshFailure::Expired,
+                ..
+            }
+        ));
+        assert!(matches!(
+            refresh_error(401, br#"{"code":"refresh_token_invalidated"}"#),
+            AuthError::RefreshRejected {
+                reason: RefreshFailure::Revoked,
+                ..
+            }
+        ));
+        assert!(matches!(
+            refresh_error(401, b"<html>"),
+            AuthError::RefreshRejected {
+                reason: RefreshFailure::Other,
+                ..
+            }
+        ));
+        let e = refresh_error(502, b"bad gateway\n");
+        assert!(matches!(e, AuthError::RefreshTransient { .. }));
+        assert!(e.to_string().contains("HTTP 502: bad gateway"));
+    }
+
+    #[test]
+    fn atomic_write_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/auth.json");
+        write_private_atomic(&p, b"{}").unwrap();
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        write_private_atomic(&p, b"{\"a\":1}").unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "{\"a\":1}");
+        let leftovers: Vec<_> = fs::read_dir(p.parent().unwrap()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temp files left behind");
+    }
+
+    #[test]
+    fn lock_is_exclusive_across_handles() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("auth.json");
+        let held = RefreshLock::acquire(&p).unwrap();
+        let f = OpenOptions::new().write(true).open(lock_path(&p)).unwrap();
+        assert!(matches!(f.try_lock(), Err(fs::TryLockError::WouldBlock)));
+        drop(held);
+        assert!(f.try_lock().is_ok());
+    }
+}

@@ -1,0 +1,194 @@
+//! Credentials. Only this module reads or writes credential files.
+//!
+//! A Codex access token comes from a [`TokenSource`] (`CODEX_TOKEN_SOURCE`): `local` reads and
+//! refreshes the official `auth.json`; other sources fetch it from elsewhere and never refresh
+//! locally. The codex provider and `scorpiox-codex-fetchtoken` resolve tokens through the same
+//! code.
+
+pub mod codex;
+mod jwt;
+pub mod source;
+
+use std::fmt;
+use std::path::PathBuf;
+
+pub use codex::{AuthFile, RefreshReason};
+pub use jwt::{Claims, decode_claims};
+pub use source::{LocalSource, TokenSource, open_token_source};
+
+use crate::error::{EXIT_AUTH, EXIT_CONFIG, EXIT_RUNTIME};
+
+/// A usable Codex access token (the one JSON line `scorpiox-codex-fetchtoken` prints).
+#[derive(Clone, PartialEq, Eq)]
+pub struct CodexToken {
+    pub access_token: String,
+    /// ChatGPT account/workspace id, sent as `ChatGPT-Account-ID`.
+    pub account_id: Option<String>,
+    /// Expiry of the access token (unix seconds), from its `exp` claim.
+    pub expires_at: Option<u64>,
+    /// Which source produced it: `local`, `remote` or `ssh`.
+    pub source: &'static str,
+    /// The id token marks a FedRAMP account (`X-OpenAI-Fedramp: true`).
+    pub fedramp: bool,
+}
+
+impl fmt::Debug for CodexToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the token itself, even in debug output.
+        f.debug_struct("CodexToken")
+            .field("access_token", &mask(&self.access_token))
+            .field("account_id", &self.account_id)
+            .field("expires_at", &self.expires_at)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// A secret shown as its first few characters, for `--verbose` output.
+pub fn mask(secret: &str) -> String {
+    let prefix: String = secret.chars().take(6).collect();
+    if secret.chars().count() <= 6 {
+        "***".to_string()
+    } else {
+        format!("{prefix}…***")
+    }
+}
+
+/// Why a refresh token was refused (codex.md §A.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshFailure {
+    Expired,
+    Reused,
+    Revoked,
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("no Codex login found at {}; run scorpiox-codex-login (or `codex login`) to sign in", path.display())]
+    NotLoggedIn { path: PathBuf },
+
+    #[error("cannot read {}: {source}; check the file's permissions", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("{} is not a valid Codex auth.json ({detail}); run scorpiox-codex-login --force to sign in again", path.display())]
+    Malformed { path: PathBuf, detail: String },
+
+    #[error("{} holds an OpenAI API key, not a ChatGPT login; run scorpiox-codex-login to sign in with ChatGPT", path.display())]
+    ApiKeyOnly { path: PathBuf },
+
+    #[error("the {which} in {} is not a valid JWT ({detail}); run scorpiox-codex-login --force to sign in again", path.display())]
+    BadJwt {
+        path: PathBuf,
+        which: &'static str,
+        detail: String,
+    },
+
+    #[error("{}", refresh_rejected_message(*reason, detail))]
+    RefreshRejected {
+        reason: RefreshFailure,
+        detail: String,
+    },
+
+    #[error("failed to refresh the Codex token ({detail}); check your connection and try again")]
+    RefreshTransient { detail: String },
+
+    #[error(
+        "the server rejected the Codex token even after a refresh ({detail}); run scorpiox-codex-login to sign in again"
+    )]
+    Unauthorized { detail: String },
+
+    #[error("could not lock {}: {detail}; is another sx or codex process stuck refreshing? retry, or remove the lock file", path.display())]
+    Lock { path: PathBuf, detail: String },
+
+    #[error("could not write {}: {source}; check the directory's permissions and free space", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// A token source lacks a setting it needs (`key` names it).
+    #[error("{detail}")]
+    NotConfigured { key: &'static str, detail: String },
+
+    /// A non-local token source failed (remote service, ssh host).
+    #[error("{detail}")]
+    Source {
+        detail: String,
+        retryable: bool,
+        exit: u8,
+    },
+}
+
+fn refresh_rejected_message(reason: RefreshFailure, detail: &str) -> String {
+    let what = match reason {
+        RefreshFailure::Expired => "your Codex refresh token has expired".to_string(),
+        RefreshFailure::Reused => {
+            "your Codex refresh token was already used (another client refreshed this login)"
+                .to_string()
+        }
+        RefreshFailure::Revoked => "your Codex refresh token was revoked".to_string(),
+        RefreshFailure::Other => {
+            format!("the Codex access token could not be refreshed ({detail})")
+        }
+    };
+    format!("{what}; run scorpiox-codex-login to sign in again")
+}
+
+impl AuthError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            AuthError::RefreshTransient { .. } | AuthError::Lock { .. } => true,
+            AuthError::Source { retryable, .. } => *retryable,
+            _ => false,
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AuthError::RefreshTransient { .. }
+            | AuthError::Lock { .. }
+            | AuthError::Write { .. } => EXIT_RUNTIME,
+            AuthError::NotConfigured { .. } => EXIT_CONFIG,
+            AuthError::Source { exit, .. } => *exit,
+            _ => EXIT_AUTH,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let t = CodexToken {
+            access_token: "eyJhbGciOiJub25lIn0.secretpayload.sig".into(),
+            account_id: Some("acct".into()),
+            expires_at: Some(1),
+            source: "local",
+            fedramp: false,
+        };
+        let s = format!("{t:?}");
+        assert!(!s.contains("secretpayload"), "{s}");
+        assert!(s.contains("eyJhbG…***"), "{s}");
+    }
+
+    #[test]
+    fn refresh_messages() {
+        let e = AuthError::RefreshRejected {
+            reason: RefreshFailure::Reused,
+            detail: String::new(),
+        };
+        assert!(e.to_string().contains("already used"));
+        assert_eq!(e.exit_code(), 3);
+        let e = AuthError::RefreshTransient {
+            detail: "HTTP 502".into(),
+        };
+        assert_eq!(e.exit_code(), 1);
+        assert!(e.is_retryable());
+    }
+}

@@ -1,0 +1,188 @@
+//! The one HTTP client (reqwest + rustls with the ring provider: a static binary, no OpenSSL),
+//! retry backoff, request-body compression, and the traffic-log hook with credential redaction.
+
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// How a client identifies itself: `originator` header and User-Agent (codex.md §B.3), naming
+/// sx honestly.
+#[derive(Debug, Clone)]
+pub struct ClientIdentity {
+    pub originator: String,
+    pub user_agent: String,
+}
+
+impl ClientIdentity {
+    pub fn new(originator: &str) -> Self {
+        let terminal = std::env::var("TERM_PROGRAM")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .or_else(|| std::env::var("TERM").ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| "unknown".into());
+        let ua = format!(
+            "{originator}/{VERSION} ({}; {}) {terminal}",
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        );
+        ClientIdentity {
+            originator: originator.to_string(),
+            user_agent: ua
+                .chars()
+                .filter(|c| c.is_ascii_graphic() || *c == ' ')
+                .collect(),
+        }
+    }
+}
+
+/// Build the HTTP client. No overall timeout (answers stream for minutes); a connect timeout,
+/// and the stream's idle timeout is applied by the caller per read.
+pub fn client(identity: &ClientIdentity) -> Result<reqwest::Client, String> {
+    static PROVIDER: Once = Once::new();
+    PROVIDER.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+        .user_agent(identity.user_agent.clone())
+        .connect_timeout(Duration::from_secs(15))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// Retry budget and backoff (codex.md §D.3).
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Retries of a request that failed before the stream started (5xx, 429, network).
+    pub request_max_retries: u32,
+    /// Retries of a stream that broke (truncated, idle, incomplete, retryable failure).
+    pub stream_max_retries: u32,
+    pub base_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            request_max_retries: 4,
+            stream_max_retries: 5,
+            base_delay: Duration::from_millis(200),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay before retry `n` (1-based): base × 2^(n−1) × U(0.9, 1.1), capped at 30 s.
+    pub fn backoff(&self, n: u32) -> Duration {
+        let exp = self.base_delay.as_secs_f64() * 2f64.powi(n.saturating_sub(1).min(16) as i32);
+        let jitter = 0.9 + 0.2 * unit_random();
+        Duration::from_secs_f64((exp * jitter).min(30.0))
+    }
+}
+
+/// A uniform number in [0, 1) from the OS generator (jitter needs no more than this).
+fn unit_random() -> f64 {
+    let r = getrandom::u64().unwrap_or(0x9E37_79B9_7F4A_7C15);
+    (r >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// zstd (level 3) for a request body, as the official client compresses ChatGPT-backend bodies.
+pub fn zstd_body(json: &[u8]) -> Vec<u8> {
+    zstd::bulk::compress(json, 3).expect("zstd compression of an in-memory buffer cannot fail")
+}
+
+/// Receives every request and response of a session, for the `traffic/` log (SPEC §7).
+/// Headers arrive already redacted; bodies must be redacted by the implementor for secrets
+/// the transport cannot know about.
+pub trait TrafficLog: Send + Sync {
+    /// Returns an id tying the response to this request.
+    fn request(&self, method: &str, url: &str, headers: &[(String, String)], body: &[u8]) -> u64;
+    fn response_head(&self, id: u64, status: u16, headers: &[(String, String)]);
+    /// Raw body bytes as received (SSE as-is).
+    fn response_chunk(&self, id: u64, chunk: &[u8]);
+    fn response_end(&self, id: u64, error: Option<&str>);
+}
+
+pub type SharedTrafficLog = Option<Arc<dyn TrafficLog>>;
+
+/// Header names whose values are credentials.
+pub fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization"
+            | "proxy-authorization"
+            | "cookie"
+            | "set-cookie"
+            | "x-api-key"
+            | "x-goog-api-key"
+            | "chatgpt-account-id"
+    ) || n.contains("token")
+        || n.contains("secret")
+}
+
+/// Headers as (name, value) pairs with every credential replaced by `***`.
+pub fn redacted_headers(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            let name = k.as_str().to_string();
+            let value = if is_secret_header(&name) {
+                "***".to_string()
+            } else {
+                String::from_utf8_lossy(v.as_bytes()).into_owned()
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter() {
+        let p = RetryPolicy::default();
+        for n in 1..=4u32 {
+            let d = p.backoff(n).as_secs_f64();
+            let nominal = 0.2 * 2f64.powi(n as i32 - 1);
+            assert!(
+                d >= nominal * 0.9 - 1e-9 && d <= nominal * 1.1 + 1e-9,
+                "n={n} d={d}"
+            );
+        }
+        assert!(p.backoff(40) <= Duration::from_secs(30));
+    }
+
+    #[test]
+    fn user_agent_names_sx_and_is_ascii() {
+        let id = ClientIdentity::new("sx");
+        assert!(
+            id.user_agent.starts_with(&format!("sx/{VERSION} (")),
+            "{}",
+            id.user_agent
+        );
+        assert!(id.user_agent.is_ascii());
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("authorization", "Bearer abc".parse().unwrap());
+        h.insert("chatgpt-account-id", "acct".parse().unwrap());
+        h.insert("accept", "text/event-stream".parse().unwrap());
+        let r = redacted_headers(&h);
+        assert!(r.contains(&("authorization".into(), "***".into())));
+        assert!(r.contains(&("chatgpt-account-id".into(), "***".into())));
+        assert!(r.contains(&("accept".into(), "text/event-stream".into())));
+    }
+
+    #[test]
+    fn zstd_roundtrip() {
+        let body = br#"{"model":"gpt-5.5","input":[]}"#.repeat(50);
+        let z = zstd_body(&body);
+        assert!(z.len() < body.len());
+        assert_eq!(zstd::bulk::decompress(&z, body.len()).unwrap(), body);
+    }
+}

@@ -1,0 +1,34 @@
+//! sxnet — the provider library (the C product's libsxnet).
+//!
+//! Layers, bottom up: [`http`] (one client, backoff, traffic hook) → [`sse`] (bytes → events) →
+//! [`auth`] (credentials, token sources, refresh) → [`providers`] (one module per wire, each
+//! translating the one conversation [`model`] to and from its format) → the [`event`] stream
+//! every front end renders.
+
+pub mod auth;
+pub mod error;
+pub mod event;
+pub mod http;
+pub mod model;
+pub mod models;
+pub mod providers;
+pub mod sse;
+
+pub use error::ProviderError;
+pub use event::{Completion, EventSink, StreamEvent};
+pub use providers::{OpenOptions, Provider};
+
+/// An error with its causes joined by ": " (reqwest's own Display hides the useful part).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let msg = s.to_string();
+        if !out.contains(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        cur = s.source();
+    }
+    out
+}

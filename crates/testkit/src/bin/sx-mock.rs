@@ -1,0 +1,311 @@
+//! `sx-mock`: a fast loopback Codex back-end for benches and manual runs.
+//!
+//! Serves, until stopped:
+//! - `POST` to any path ending in `/responses` (normally
+//!   `/backend-api/codex/responses`): a complete `text_turn` SSE stream;
+//! - `POST /oauth/token`: a refresh success (fresh tokens, rotated refresh token);
+//! - anything else: 404 with a JSON error body.
+//!
+//! Prints `READY <port>` on stdout once listening. Stops on SIGTERM / SIGINT, or at
+//! end of stdin with `--exit-on-stdin-eof`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use axum::serve::ListenerExt;
+use bytes::Bytes;
+use sx_testkit::{auth, responses, sse};
+
+const USAGE: &str = "\
+usage: sx-mock [--port N] [--text TEXT] [--delay-ms N] [--exit-on-stdin-eof]
+
+  --port N              listen on 127.0.0.1:N (default 0: any free port)
+  --text TEXT           the assistant's answer (default \"Hello from the mock.\")
+  --delay-ms N          wait N ms before each SSE event (default 0: one chunk)
+  --exit-on-stdin-eof   also stop when stdin reaches end of file
+
+Prints READY <port> on stdout once listening; stops on SIGTERM or SIGINT.";
+
+struct Args {
+    port: u16,
+    text: String,
+    delay: Duration,
+    exit_on_stdin_eof: bool,
+}
+
+enum Parsed {
+    Run(Args),
+    Help,
+}
+
+fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Parsed, String> {
+    let mut args = Args {
+        port: 0,
+        text: "Hello from the mock.".to_owned(),
+        delay: Duration::ZERO,
+        exit_on_stdin_eof: false,
+    };
+    while let Some(arg) = argv.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg, None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| argv.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag.as_str() {
+            "--port" => {
+                let v = value("--port")?;
+                args.port = v
+                    .parse()
+                    .map_err(|_| format!("--port: not a port number: {v:?}"))?;
+            }
+            "--text" => args.text = value("--text")?,
+            "--delay-ms" => {
+                let v = value("--delay-ms")?;
+                let ms = v
+                    .parse()
+                    .map_err(|_| format!("--delay-ms: not a number: {v:?}"))?;
+                args.delay = Duration::from_millis(ms);
+            }
+            "--exit-on-stdin-eof" => args.exit_on_stdin_eof = true,
+            "-h" | "--help" => return Ok(Parsed::Help),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(Parsed::Run(args))
+}
+
+struct App {
+    /// The whole stream, for the no-delay case.
+    body: Bytes,
+    /// One frame per event, for `--delay-ms`.
+    events: Arc<Vec<Bytes>>,
+    delay: Duration,
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Parsed::Run(args)) => args,
+        Ok(Parsed::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            eprintln!("sx-mock: {err}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("sx-mock: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("sx-mock: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
+    let port = listener.local_addr()?.port();
+    let events = responses::text_turn(&args.text);
+    let app = App {
+        body: Bytes::from(sse::encode(&events)),
+        events: Arc::new(
+            events
+                .iter()
+                .map(|e| Bytes::from(sse::encode(std::slice::from_ref(e))))
+                .collect(),
+        ),
+        delay: args.delay,
+    };
+    let router = Router::new().fallback(handle).with_state(Arc::new(app));
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "READY {port}")?;
+        stdout.flush()?;
+    }
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let _ = stop_rx.await;
+    });
+    let mut serving = tokio::spawn(std::future::IntoFuture::into_future(serve));
+    tokio::select! {
+        result = &mut serving => return result.map_err(std::io::Error::other)?,
+        () = stop_signal(args.exit_on_stdin_eof) => {}
+    }
+    let _ = stop_tx.send(());
+    // Let in-flight answers finish, but never hang on a client that keeps a stream open.
+    let _ = tokio::time::timeout(Duration::from_secs(2), serving).await;
+    Ok(())
+}
+
+async fn stop_signal(exit_on_stdin_eof: bool) {
+    let stdin_eof = async move {
+        if exit_on_stdin_eof {
+            let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
+            // A plain thread: blocking stdin reads must not occupy the runtime. The
+            // process does not wait for it at exit.
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+                let _ = eof_tx.send(());
+            });
+            if eof_rx.await.is_ok() {
+                return;
+            }
+        }
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate() => {}
+        () = stdin_eof => {}
+    }
+}
+
+#[cfg(unix)]
+async fn terminate() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut sigterm) => {
+            sigterm.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminate() {
+    std::future::pending().await
+}
+
+async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
+    let is_post = req.method() == Method::POST;
+    let path = req.uri().path().to_owned();
+    // Read the request fully so the connection can be reused.
+    let _ = axum::body::to_bytes(req.into_body(), usize::MAX).await;
+    if is_post && path.ends_with("/responses") {
+        let body = if app.delay.is_zero() {
+            let body = app.body.clone();
+            Body::from_stream(futures_util::stream::once(async move {
+                Ok::<_, std::convert::Infallible>(body)
+            }))
+        } else {
+            let (events, delay) = (Arc::clone(&app.events), app.delay);
+            Body::from_stream(futures_util::stream::unfold(0, move |i| {
+                let events = Arc::clone(&events);
+                async move {
+                    let event = events.get(i)?.clone();
+                    tokio::time::sleep(delay).await;
+                    Some((Ok::<_, std::convert::Infallible>(event), i + 1))
+                }
+            }))
+        };
+        return with_type(StatusCode::OK, "text/event-stream", body);
+    }
+    if is_post && path == sx_testkit::OAUTH_TOKEN_PATH {
+        let body = auth::oauth_refresh_ok(3600, "sx-mock", Some("rt-sx-mock-rotated"));
+        return with_type(
+            StatusCode::OK,
+            "application/json",
+            Body::from(body.to_string()),
+        );
+    }
+    let body = serde_json::json!({"error": {
+        "message": format!("sx-mock: nothing served at {path}"),
+        "type": "not_found",
+    }});
+    with_type(
+        StatusCode::NOT_FOUND,
+        "application/json",
+        Body::from(body.to_string()),
+    )
+}
+
+fn with_type(status: StatusCode, content_type: &'static str, body: Body) -> Response {
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if content_type == "text/event-stream" {
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Parsed, String> {
+        parse_args(args.iter().map(|s| (*s).to_owned()))
+    }
+
+    #[test]
+    fn flags_take_separate_or_inline_values() {
+        let Ok(Parsed::Run(args)) = parse(&[
+            "--port=5",
+            "--text",
+            "a b",
+            "--delay-ms",
+            "7",
+            "--exit-on-stdin-eof",
+        ]) else {
+            panic!("should parse");
+        };
+        assert_eq!(args.port, 5);
+        assert_eq!(args.text, "a b");
+        assert_eq!(args.delay, Duration::from_millis(7));
+        assert!(args.exit_on_stdin_eof);
+    }
+
+    #[test]
+    fn errors_name_the_flag() {
+        assert!(matches!(parse(&["--help"]), Ok(Parsed::Help)));
+        assert_eq!(parse(&["--port"]).err().unwrap(), "--port needs a value");
+        assert!(
+            parse(&["--port", "70000"])
+                .err()
+                .unwrap()
+                .contains("not a port number")
+        );
+        assert!(
+            parse(&["--delay-ms=x"])
+                .err()
+                .unwrap()
+                .contains("--delay-ms")
+        );
+        assert!(
+            parse(&["extra"])
+                .err()
+                .unwrap()
+                .contains("unknown argument")
+        );
+    }
+}

@@ -1,0 +1,36 @@
+//! Test support for `sx`: loopback mock back-ends that speak the real wire, the Codex
+//! Responses event builders, on-disk wire fixtures, fake ChatGPT credentials and
+//! capture-shape comparison.
+//!
+//! Everything binds `127.0.0.1` only; nothing here talks to the network.
+//!
+//! ```no_run
+//! use sx_testkit::{MockResponse, MockServer, responses, sse};
+//!
+//! let server = MockServer::start();
+//! server.enqueue(
+//!     "POST",
+//!     sx_testkit::CODEX_RESPONSES_PATH,
+//!     MockResponse::sse(sse::encode(&responses::text_turn("hi"))),
+//! );
+//! // … point the client at server.codex_base() and run it …
+//! let reqs = server.requests_to(sx_testkit::CODEX_RESPONSES_PATH);
+//! assert_eq!(reqs[0].header("accept"), Some("text/event-stream"));
+//! ```
+
+pub mod auth;
+pub mod capture;
+mod fixtures;
+pub mod responses;
+mod server;
+pub mod sse;
+
+pub use fixtures::{fixture, fixture_json, fixture_str, fixtures_dir};
+pub use server::{Chunk, MockResponse, MockServer, Recorded};
+
+/// Path of the Codex Responses endpoint under [`MockServer::url`] (what
+/// `{codex_base}/responses` resolves to).
+pub const CODEX_RESPONSES_PATH: &str = "/backend-api/codex/responses";
+
+/// Path of the OAuth token endpoint (refresh) under [`MockServer::url`].
+pub const OAUTH_TOKEN_PATH: &str = "/oauth/token";

@@ -1,0 +1,3 @@
+//! One integration-test binary for the crate (see tests/suite/).
+
+mod suite;

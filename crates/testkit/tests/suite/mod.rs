@@ -1,0 +1,5 @@
+mod capture;
+mod fixtures;
+mod http;
+mod server;
+mod sx_mock;
