@@ -1,16 +1,24 @@
-//! The agent loop: send → stream → (run tools → append results → repeat) → final answer.
+//! The agent loop: send → stream → run the tool calls → append results → repeat, until a final
+//! answer, `--max-turns`, cancellation or an unrecoverable error (issue 4, SPEC §1.1, §5).
 //!
-//! A run ends on a final answer, `--max-turns`, cancellation or an unrecoverable error. The
-//! transcript (`messages`) only ever holds complete model turns, so a cancelled or failed call
-//! leaves nothing half-written behind.
+//! Invariants: the transcript only holds complete model turns; every tool call gets exactly one
+//! result (also after a cancel, a refusal or an unknown tool) — except a user function without
+//! a command, which ends the run and goes back to the caller; and the transcript is flushed to
+//! the session after every message.
 
 use std::sync::Arc;
 
+use serde_json::Value;
 use sxnet::model::{Block, Effort, Message, Request, Role, ToolCall, ToolResult, ToolSpec, Usage};
 use sxnet::{Provider, ProviderError, StreamEvent};
 use tokio_util::sync::CancellationToken;
 
+use crate::approval::{Approval, Decision};
+use crate::compact;
 use crate::event::{AgentEvent, StopReason};
+use crate::functions::{self, Function, Origin};
+use crate::session::Session;
+use crate::tools::{Tool, ToolContext, ToolKind, ToolOutput};
 
 /// Per-session settings the loop needs.
 #[derive(Debug, Clone)]
@@ -20,17 +28,29 @@ pub struct Settings {
     pub effort: Option<Effort>,
     pub thinking: bool,
     pub max_turns: u32,
+    /// Compact before a request when the previous one used more tokens than this; `None` =
+    /// 90% of the model's context window.
+    pub compact_at: Option<u64>,
 }
 
 pub struct Agent {
     provider: Arc<dyn Provider>,
     pub settings: Settings,
     pub system: String,
-    pub tools: Vec<ToolSpec>,
     pub session_id: String,
     pub messages: Vec<Message>,
     /// Usage summed over the session.
     pub usage: Usage,
+    tools: Vec<Arc<dyn Tool>>,
+    functions: Vec<Function>,
+    /// Built once: the tool list is part of the cached prompt prefix, byte-identical across
+    /// the session's requests.
+    specs: Vec<ToolSpec>,
+    approval: Approval,
+    pub ctx: ToolContext,
+    session: Option<Session>,
+    /// Input + output tokens of the last model call (for the compaction threshold).
+    last_tokens: u64,
 }
 
 /// How a run ended.
@@ -47,26 +67,74 @@ pub struct RunOutcome {
 
 pub type AgentSink<'s> = dyn FnMut(AgentEvent<'_>) + Send + 's;
 
+enum Target<'a> {
+    Tool(&'a Arc<dyn Tool>),
+    Function(&'a Function),
+    Unknown,
+}
+
 impl Agent {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         provider: Arc<dyn Provider>,
         settings: Settings,
         system: String,
         session_id: String,
+        tools: Vec<Arc<dyn Tool>>,
+        functions: Vec<Function>,
+        approval: Approval,
+        ctx: ToolContext,
     ) -> Self {
+        let specs = tools
+            .iter()
+            .map(|t| t.spec())
+            .chain(functions.iter().map(Function::spec))
+            .collect();
         Agent {
             provider,
             settings,
             system,
-            tools: Vec::new(),
             session_id,
             messages: Vec::new(),
             usage: Usage::default(),
+            tools,
+            functions,
+            specs,
+            approval,
+            ctx,
+            session: None,
+            last_tokens: 0,
         }
+    }
+
+    /// Persist the conversation in `session` from now on (its transcript is `messages`).
+    pub fn attach_session(&mut self, session: Session, messages: Vec<Message>) {
+        self.session_id = session.id().to_string();
+        self.messages = messages;
+        self.session = Some(session);
+    }
+
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
     }
 
     pub fn provider(&self) -> &dyn Provider {
         self.provider.as_ref()
+    }
+
+    pub fn tool_specs(&self) -> &[ToolSpec] {
+        &self.specs
+    }
+
+    fn push(&mut self, m: Message, sink: &mut AgentSink<'_>) {
+        self.messages.push(m);
+        if let Some(s) = &mut self.session
+            && let Err(e) = s.save(&self.messages, &self.usage)
+        {
+            sink(AgentEvent::Notice(&format!(
+                "the transcript could not be saved: {e}"
+            )));
+        }
     }
 
     /// Run the agent on one user input until it stops.
@@ -76,95 +144,292 @@ impl Agent {
         cancel: &CancellationToken,
         sink: &mut AgentSink<'_>,
     ) -> RunOutcome {
-        self.messages.push(Message {
-            role: Role::User,
-            content: input,
-            usage: None,
-        });
+        self.push(
+            Message {
+                role: Role::User,
+                content: input,
+                usage: None,
+            },
+            sink,
+        );
         let mut run_usage = Usage::default();
         let mut tool_calls = Vec::new();
-        for _turn in 0..self.settings.max_turns {
-            let result = {
-                let req = Request {
-                    model: &self.settings.model,
-                    system: &self.system,
-                    messages: &self.messages,
-                    tools: &self.tools,
-                    effort: self.settings.effort,
-                    thinking: self.settings.thinking,
-                    session_id: &self.session_id,
-                };
-                let mut on_stream = |ev: StreamEvent<'_>| match ev {
-                    StreamEvent::TextDelta(t) => sink(AgentEvent::TextDelta(t)),
-                    StreamEvent::ThinkingDelta(t) => sink(AgentEvent::ThinkingDelta(t)),
-                    StreamEvent::Usage(u) => sink(AgentEvent::Usage(u)),
-                    StreamEvent::Retry {
-                        attempt,
-                        delay,
-                        reason,
-                        ..
-                    } => sink(AgentEvent::Retry {
-                        attempt,
-                        delay,
-                        reason,
-                    }),
-                    StreamEvent::Notice(n) => sink(AgentEvent::Notice(n)),
-                    // Tool calls are announced when they run, with their parsed input.
-                    StreamEvent::ToolCall(_) => {}
-                };
-                tokio::select! {
-                    biased;
-                    _ = cancel.cancelled() => Err(ProviderError::Cancelled),
-                    r = self.provider.stream(&req, &mut on_stream) => r,
-                }
-            };
-            let completion = match result {
+        let mut compacted = false;
+        let mut turns = 0u32;
+        while turns < self.settings.max_turns {
+            if !compacted && self.over_threshold() {
+                self.compact(sink);
+                compacted = true;
+            }
+            let completion = match self.call_model(cancel, sink).await {
                 Ok(c) => c,
                 Err(ProviderError::Cancelled) => {
                     return self.finish(StopReason::Cancelled, run_usage, tool_calls, None, sink);
+                }
+                Err(e) if e.is_context_window_exceeded() && !compacted => {
+                    self.compact(sink);
+                    compacted = true;
+                    continue;
                 }
                 Err(e) => {
                     return self.finish(StopReason::Error, run_usage, tool_calls, Some(e), sink);
                 }
             };
+            turns += 1;
+            compacted = false;
+            self.last_tokens = completion.usage.input_tokens + completion.usage.output_tokens;
             run_usage.add(&completion.usage);
             self.usage.add(&completion.usage);
             let calls: Vec<ToolCall> = completion.message.tool_calls().cloned().collect();
-            self.messages.push(completion.message);
+            self.push(completion.message, sink);
             if calls.is_empty() {
                 return self.finish(StopReason::EndTurn, run_usage, tool_calls, None, sink);
             }
-            // Every call gets a result, so the transcript stays paired for the next request.
-            let mut results = Vec::with_capacity(calls.len());
-            for call in &calls {
-                let input = call.input().unwrap_or(serde_json::Value::Null);
-                sink(AgentEvent::ToolCall {
-                    id: &call.id,
-                    name: &call.name,
-                    input: &input,
-                });
-                let output = format!("tool '{}' is not available in this session", call.name);
-                sink(AgentEvent::ToolResult {
-                    id: &call.id,
-                    name: &call.name,
-                    output: &output,
-                    is_error: true,
-                });
-                results.push(Block::ToolResult(ToolResult {
-                    call_id: call.id.clone(),
-                    output,
-                    is_error: true,
-                    images: vec![],
-                }));
+            tool_calls.extend(calls.iter().cloned());
+            let (results, stop) = self.run_calls(&calls, cancel, sink).await;
+            if !results.is_empty() {
+                self.push(
+                    Message {
+                        role: Role::User,
+                        content: results,
+                        usage: None,
+                    },
+                    sink,
+                );
             }
-            tool_calls.extend(calls);
-            self.messages.push(Message {
-                role: Role::User,
-                content: results,
-                usage: None,
-            });
+            if let Some(stop) = stop {
+                return self.finish(stop, run_usage, tool_calls, None, sink);
+            }
         }
         self.finish(StopReason::MaxTurns, run_usage, tool_calls, None, sink)
+    }
+
+    async fn call_model(
+        &self,
+        cancel: &CancellationToken,
+        sink: &mut AgentSink<'_>,
+    ) -> Result<sxnet::Completion, ProviderError> {
+        let req = Request {
+            model: &self.settings.model,
+            system: &self.system,
+            messages: &self.messages,
+            tools: &self.specs,
+            effort: self.settings.effort,
+            thinking: self.settings.thinking,
+            session_id: &self.session_id,
+        };
+        let mut on_stream = |ev: StreamEvent<'_>| match ev {
+            StreamEvent::TextDelta(t) => sink(AgentEvent::TextDelta(t)),
+            StreamEvent::ThinkingDelta(t) => sink(AgentEvent::ThinkingDelta(t)),
+            StreamEvent::Usage(u) => sink(AgentEvent::Usage(u)),
+            StreamEvent::Retry {
+                attempt,
+                delay,
+                reason,
+                ..
+            } => sink(AgentEvent::Retry {
+                attempt,
+                delay,
+                reason,
+            }),
+            StreamEvent::Notice(n) => sink(AgentEvent::Notice(n)),
+            // Announced when they run, with their parsed input.
+            StreamEvent::ToolCall(_) => {}
+        };
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => Err(ProviderError::Cancelled),
+            r = self.provider.stream(&req, &mut on_stream) => r,
+        }
+    }
+
+    fn over_threshold(&self) -> bool {
+        let limit = self.settings.compact_at.or_else(|| {
+            self.provider
+                .context_window(&self.settings.model)
+                .map(|w| w / 10 * 9)
+        });
+        limit.is_some_and(|l| self.last_tokens > l)
+    }
+
+    /// Replace the conversation with a continuation note (see `compact`), in a new session.
+    fn compact(&mut self, sink: &mut AgentSink<'_>) {
+        let old_id = self.session_id.clone();
+        let old_path = self.session.as_ref().map(Session::conversation_path);
+        let note = compact::continuation(&self.messages, &old_id, old_path.as_deref());
+        let new_id = uuid::Uuid::now_v7().to_string();
+        if let Some(s) = &self.session {
+            match s.continuation(&new_id) {
+                Ok(next) => self.session = Some(next),
+                Err(e) => sink(AgentEvent::Notice(&format!(
+                    "could not start the continuation session: {e}"
+                ))),
+            }
+        }
+        self.session_id = new_id;
+        self.messages.clear();
+        self.last_tokens = 0;
+        sink(AgentEvent::Notice(&format!(
+            "context compacted: the conversation continues in session {} (the old transcript is kept)",
+            self.session_id
+        )));
+        self.push(note, sink);
+    }
+
+    fn target(&self, name: &str) -> Target<'_> {
+        if let Some(t) = self.tools.iter().find(|t| t.name() == name) {
+            return Target::Tool(t);
+        }
+        match self.functions.iter().find(|f| f.name == name) {
+            Some(f) => Target::Function(f),
+            None => Target::Unknown,
+        }
+    }
+
+    fn is_parallel_safe(&self, call: &ToolCall) -> bool {
+        matches!(self.target(&call.name), Target::Tool(t) if t.kind() == ToolKind::ReadOnly)
+    }
+
+    /// Run one assistant turn's calls. Consecutive read-only calls run concurrently; the rest
+    /// one at a time, in order. Returns the results and why the run must stop, if it must.
+    async fn run_calls(
+        &self,
+        calls: &[ToolCall],
+        cancel: &CancellationToken,
+        sink: &mut AgentSink<'_>,
+    ) -> (Vec<Block>, Option<StopReason>) {
+        let mut results = Vec::with_capacity(calls.len());
+        let mut returned_to_caller = false;
+        let mut i = 0;
+        while i < calls.len() {
+            if cancel.is_cancelled() {
+                for c in &calls[i..] {
+                    if !self.is_caller_function(c) {
+                        results.push(result_block(
+                            c,
+                            ToolOutput::error("cancelled by the user before it ran"),
+                        ));
+                    }
+                }
+                return (results, Some(StopReason::Cancelled));
+            }
+            let mut end = i + 1;
+            if self.is_parallel_safe(&calls[i]) {
+                while end < calls.len() && self.is_parallel_safe(&calls[end]) {
+                    end += 1;
+                }
+            }
+            let batch = &calls[i..end];
+            let inputs: Vec<Result<Value, String>> = batch.iter().map(parse_input).collect();
+            for (c, input) in batch.iter().zip(&inputs) {
+                match (self.target(&c.name), input) {
+                    (Target::Function(f), Ok(args)) if f.command.is_none() => {
+                        sink(AgentEvent::FunctionCall {
+                            id: &c.id,
+                            name: &c.name,
+                            arguments: args,
+                        });
+                    }
+                    (_, Ok(v)) => sink(AgentEvent::ToolCall {
+                        id: &c.id,
+                        name: &c.name,
+                        input: v,
+                    }),
+                    (_, Err(_)) => sink(AgentEvent::ToolCall {
+                        id: &c.id,
+                        name: &c.name,
+                        input: &Value::Null,
+                    }),
+                }
+            }
+            let outputs = futures_util::future::join_all(
+                batch
+                    .iter()
+                    .zip(&inputs)
+                    .map(|(c, input)| self.execute(c, input, cancel)),
+            )
+            .await;
+            for (c, out) in batch.iter().zip(outputs) {
+                let Some(out) = out else {
+                    returned_to_caller = true;
+                    continue;
+                };
+                if let Some(d) = &out.diff {
+                    sink(AgentEvent::Diff(d));
+                }
+                sink(AgentEvent::ToolResult {
+                    id: &c.id,
+                    name: &c.name,
+                    output: &out.text,
+                    is_error: out.is_error,
+                });
+                results.push(result_block(c, out));
+            }
+            i = end;
+        }
+        if cancel.is_cancelled() {
+            return (results, Some(StopReason::Cancelled));
+        }
+        (
+            results,
+            returned_to_caller.then_some(StopReason::FunctionCall),
+        )
+    }
+
+    fn is_caller_function(&self, c: &ToolCall) -> bool {
+        matches!(self.target(&c.name), Target::Function(f) if f.command.is_none())
+    }
+
+    /// Run one call; `None` for a function that goes back to the caller.
+    async fn execute(
+        &self,
+        call: &ToolCall,
+        input: &Result<Value, String>,
+        cancel: &CancellationToken,
+    ) -> Option<ToolOutput> {
+        let input = match input {
+            Ok(v) => v.clone(),
+            Err(why) => return Some(ToolOutput::error(why.clone())),
+        };
+        let ctx = ToolContext {
+            cancel: cancel.clone(),
+            ..self.ctx.clone()
+        };
+        Some(match self.target(&call.name) {
+            Target::Tool(t) => {
+                if t.kind() == ToolKind::Mutating
+                    && let Decision::Deny(why) = self.approval.decide(&call.name, &input).await
+                {
+                    return Some(ToolOutput::error(why));
+                }
+                t.run(input, &ctx).await
+            }
+            Target::Function(f) => {
+                f.command.as_ref()?;
+                // A repository's functions run commands like any other command would.
+                if matches!(f.origin, Origin::Project(_))
+                    && let Decision::Deny(why) = self.approval.decide(&call.name, &input).await
+                {
+                    return Some(ToolOutput::error(why));
+                }
+                functions::run_command(f, &input, &ctx).await
+            }
+            Target::Unknown => {
+                let names: Vec<&str> = self.specs.iter().map(|s| s.name.as_str()).collect();
+                ToolOutput::error(if names.is_empty() {
+                    format!(
+                        "there is no tool '{}': no tools are available in this session",
+                        call.name
+                    )
+                } else {
+                    format!(
+                        "there is no tool '{}'; available tools: {}",
+                        call.name,
+                        names.join(", ")
+                    )
+                })
+            }
+        })
     }
 
     fn finish(
@@ -204,3 +469,30 @@ impl Agent {
         }
     }
 }
+
+fn parse_input(c: &ToolCall) -> Result<Value, String> {
+    match c.input() {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(other) => Err(format!(
+            "the arguments of '{}' must be a JSON object, got {other}; call it again with an object",
+            c.name
+        )),
+        Err(e) => Err(format!(
+            "the arguments of '{}' are not valid JSON ({e}); call it again with a JSON object matching its schema",
+            c.name
+        )),
+    }
+}
+
+fn result_block(c: &ToolCall, out: ToolOutput) -> Block {
+    Block::ToolResult(ToolResult {
+        call_id: c.id.clone(),
+        output: out.text,
+        is_error: out.is_error,
+        images: out.images,
+    })
+}
+
+#[cfg(test)]
+#[path = "agent_tests.rs"]
+mod tests;

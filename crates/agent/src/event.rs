@@ -55,6 +55,8 @@ pub enum AgentEvent<'a> {
         name: &'a str,
         arguments: &'a Value,
     },
+    /// A unified diff of a file a tool changed (for the user; stderr in text mode).
+    Diff(&'a str),
     Usage(&'a Usage),
     Retry {
         attempt: u32,

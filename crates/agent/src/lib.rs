@@ -2,8 +2,14 @@
 //! approval rules and sessions on disk.
 
 mod agent;
+pub mod approval;
+pub mod compact;
 pub mod event;
+pub mod functions;
 pub mod prompt;
+pub mod session;
+pub mod tools;
+pub mod vision;
 
 pub use agent::{Agent, AgentSink, RunOutcome, Settings};
 pub use event::{AgentEvent, StopReason};

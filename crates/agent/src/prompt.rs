@@ -77,26 +77,9 @@ pub fn system_prompt(ctx: &PromptContext<'_>) -> String {
 
 /// Today's date (UTC) as YYYY-MM-DD.
 fn humantime_date() -> String {
-    let now = std::time::SystemTime::now();
-    let days = now
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() / 86_400)
-        .unwrap_or(0);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    let mut s = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    s.truncate(10);
+    s
 }
 
 #[cfg(test)]
@@ -104,10 +87,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_516), (2026, 3, 4));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    fn date_is_iso() {
+        let d = humantime_date();
+        assert_eq!(d.len(), 10);
+        assert_eq!(&d[4..5], "-");
     }
 
     #[test]

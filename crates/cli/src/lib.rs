@@ -4,7 +4,9 @@
 //! error and 3 on an authentication failure the user must fix. Errors are printed as one line,
 //! `error: <what happened>; <what to do>`, never a panic or a backtrace.
 
+pub mod login;
 pub mod sx;
+pub mod token_server;
 
 use std::fmt;
 use std::process::ExitCode;
@@ -65,6 +67,58 @@ impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
         Failure::runtime(format!("{e:#}"))
     }
+}
+
+/// Load the configuration the way every binary does: `--cwd` (or the process's directory),
+/// `-e KEY=VALUE` overrides, then `extra` overrides from dedicated flags (which win). Trust
+/// warnings go to stderr, one line each.
+pub fn load_config(
+    cwd: Option<&std::path::Path>,
+    env: &[String],
+    extra: Vec<(String, String)>,
+) -> Result<sx_config::Config, Failure> {
+    let cwd = match cwd {
+        Some(dir) => std::fs::canonicalize(dir).map_err(|e| {
+            Failure::usage(format!(
+                "cannot use --cwd {}: {e}; pass an existing directory",
+                dir.display()
+            ))
+        })?,
+        None => std::env::current_dir()?,
+    };
+    let mut opts = sx_config::LoadOptions::new(cwd);
+    for e in env {
+        opts.overrides.push(sx_config::parse_override(e)?);
+    }
+    opts.overrides.extend(extra);
+    let config = sx_config::load(&opts)?;
+    for w in config.warnings() {
+        eprintln!("warning: {w}");
+    }
+    Ok(config)
+}
+
+/// Map a library exit code (1, 2, 3) onto [`Exit`].
+pub fn exit_from_code(code: u8) -> Exit {
+    match code {
+        2 => Exit::Usage,
+        3 => Exit::Auth,
+        _ => Exit::Runtime,
+    }
+}
+
+impl From<sxnet::auth::AuthError> for Failure {
+    fn from(e: sxnet::auth::AuthError) -> Self {
+        Failure::new(exit_from_code(e.exit_code()), e.to_string())
+    }
+}
+
+/// A current-thread tokio runtime (the binaries do one thing at a time).
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))
 }
 
 /// Print a failure as the one line of SPEC §1 and turn it into the process exit code.

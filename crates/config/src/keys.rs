@@ -119,6 +119,12 @@ pub static KEYS: &[KeySpec] = &[
         "most model turns in one agent run",
     ),
     k(
+        "AUTO_COMPACT_TOKENS",
+        Some("0"),
+        U64,
+        "compact the conversation when a request used more tokens than this (0 = 90% of the model's context window)",
+    ),
+    k(
         "CODEX_TOKEN_SOURCE",
         Some("local"),
         KeyKind::Enum(&["local", "remote", "http", "ssh"]),

@@ -24,6 +24,7 @@ mod fixtures;
 pub mod responses;
 mod server;
 pub mod sse;
+pub mod sshd;
 
 pub use fixtures::{fixture, fixture_json, fixture_str, fixtures_dir};
 pub use server::{Chunk, MockResponse, MockServer, Recorded};

@@ -49,6 +49,26 @@ pub struct Args {
     #[arg(long = "cwd", value_name = "DIR")]
     pub cwd: Option<PathBuf>,
 
+    /// Attach an image to the prompt (PNG, JPEG, WebP, GIF); repeatable.
+    #[arg(short = 'i', long = "image", value_name = "PATH")]
+    pub images: Vec<PathBuf>,
+
+    /// User-defined functions for function calling (a JSON array; see docs/agent.md).
+    #[arg(long = "functions", value_name = "FILE")]
+    pub functions: Option<PathBuf>,
+
+    /// Resume a saved session: by id, id prefix or name; the latest without a value.
+    #[arg(long = "resume", value_name = "ID", num_args = 0..=1, default_missing_value = "")]
+    pub resume: Option<String>,
+
+    /// Continue the most recent session.
+    #[arg(short = 'c', long = "continue", conflicts_with = "resume")]
+    pub continue_latest: bool,
+
+    /// Approve every tool call without asking (same as APPROVAL=auto).
+    #[arg(long = "yolo")]
+    pub yolo: bool,
+
     /// Output format.
     #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text, value_name = "FMT")]
     pub output_format: OutputFormat,

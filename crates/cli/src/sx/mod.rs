@@ -8,15 +8,20 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
+use std::sync::Arc;
 use sx_agent::prompt::{PromptContext, project_instructions, system_prompt};
+
+use sx_agent::approval::{Approval, Mode};
+use sx_agent::session::{Secrets, Session};
+use sx_agent::tools::ToolContext;
 use sx_agent::{Agent, AgentEvent, Settings};
-use sx_config::{Config, LoadOptions};
+use sx_config::Config;
 use sxnet::model::{Block, Effort};
 use sxnet::models::{known_models, resolve_alias};
 use sxnet::{OpenOptions, ProviderError};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Exit, Failure};
+use crate::Failure;
 use args::{Args, OutputFormat};
 use render::{Renderer, stop_exit_code};
 
@@ -39,42 +44,28 @@ pub fn main() -> ExitCode {
 
 impl From<ProviderError> for Failure {
     fn from(e: ProviderError) -> Self {
-        let exit = match e.exit_code() {
-            2 => Exit::Usage,
-            3 => Exit::Auth,
-            _ => Exit::Runtime,
-        };
-        Failure::new(exit, e.to_string())
+        Failure::new(crate::exit_from_code(e.exit_code()), e.to_string())
     }
 }
 
 fn run(args: Args) -> Result<u8, Failure> {
-    let cwd = match &args.cwd {
-        Some(dir) => {
-            std::env::set_current_dir(dir).map_err(|e| {
-                Failure::usage(format!(
-                    "cannot use --cwd {}: {e}; pass an existing directory",
-                    dir.display()
-                ))
-            })?;
-            std::env::current_dir()?
-        }
-        None => std::env::current_dir()?,
-    };
-    let mut opts = LoadOptions::new(cwd);
-    for e in &args.env {
-        opts.overrides.push(sx_config::parse_override(e)?);
+    if let Some(dir) = &args.cwd {
+        // Tools and relative paths work from here, as if sx had been started in DIR.
+        std::env::set_current_dir(dir).map_err(|e| {
+            Failure::usage(format!(
+                "cannot use --cwd {}: {e}; pass an existing directory",
+                dir.display()
+            ))
+        })?;
     }
+    let mut extra = Vec::new();
     if let Some(p) = &args.provider {
-        opts.overrides.push(("PROVIDER".into(), p.clone()));
+        extra.push(("PROVIDER".to_string(), p.clone()));
     }
     if let Some(m) = &args.model {
-        opts.overrides.push(("MODEL".into(), m.clone()));
+        extra.push(("MODEL".to_string(), m.clone()));
     }
-    let config = sx_config::load(&opts)?;
-    for w in config.warnings() {
-        eprintln!("warning: {w}");
-    }
+    let config = crate::load_config(None, &args.env, extra)?;
 
     if args.list_models {
         let provider = config.get("PROVIDER").unwrap_or("scorpiox");
@@ -115,23 +106,106 @@ fn run(args: Args) -> Result<u8, Failure> {
         ));
     }
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
-    rt.block_on(one_shot(&config, &args, prompt))
+    crate::runtime()?.block_on(one_shot(&config, &args, prompt))
 }
 
 async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Failure> {
+    let provider_name = config.get("PROVIDER").unwrap_or("scorpiox");
+    let model = resolve_alias(provider_name, config.get("MODEL").unwrap_or("sonnet")).to_string();
+
+    // Everything that can be wrong with the request itself is checked before anything is
+    // written or sent.
+    let mut input = vec![Block::Text { text: prompt }];
+    for path in &args.images {
+        let img = sx_agent::vision::load_image(path).map_err(|why| {
+            Failure::usage(format!(
+                "cannot attach {}: {why}; pass a PNG, JPEG, WebP or GIF file",
+                path.display()
+            ))
+        })?;
+        input.push(Block::Image(img));
+    }
+    let tools_on = config.flag("TOOLS");
+    let tools = if tools_on {
+        sx_agent::tools::builtin()
+    } else {
+        Vec::new()
+    };
+    let reserved: Vec<&str> = tools.iter().map(|t| t.name()).collect();
+    let functions = if tools_on {
+        sx_agent::functions::load(args.functions.as_deref(), config.project_root(), &reserved)
+            .map_err(Failure::usage)?
+    } else {
+        if args.functions.is_some() {
+            eprintln!("warning: --functions is ignored because TOOLS=0 offers the model no tools");
+        }
+        Vec::new()
+    };
+    let approval = Approval::non_interactive(Mode::from_config(config.get("APPROVAL"), args.yolo));
+    let secrets = Arc::new(Secrets::default());
+    collect_secrets(config, &secrets);
+
+    // The session: resumed, or new.
+    let traffic = config.flag("TRAFFIC_LOG");
+    let resume = if args.continue_latest {
+        Some("")
+    } else {
+        args.resume.as_deref()
+    };
+    let (session, messages, system, created) = match resume {
+        Some(selector) => {
+            let dir = Session::find(
+                config.project_root(),
+                Some(selector).filter(|s| !s.is_empty()),
+            )
+            .map_err(|e| Failure::usage(e.to_string()))?;
+            let (session, messages) = Session::open(&dir, traffic, secrets.clone())
+                .map_err(|e| Failure::runtime(e.to_string()))?;
+            let system = session.meta.system.clone();
+            (session, messages, system, false)
+        }
+        None => {
+            let instructions = project_instructions(config.project_root());
+            let system = system_prompt(&PromptContext {
+                cwd: config.cwd(),
+                project_root: config.project_root(),
+                tools_enabled: tools_on,
+                instructions: instructions.as_ref(),
+            });
+            let id = uuid::Uuid::now_v7().to_string();
+            let session = Session::create(
+                config.project_root(),
+                config.git_root(),
+                &id,
+                provider_name,
+                &model,
+                config.cwd(),
+                &system,
+                traffic,
+                secrets.clone(),
+            )
+            .map_err(|e| Failure::runtime(e.to_string()))?;
+            (session, Vec::new(), system, true)
+        }
+    };
+
     let installation_id = config.home().and_then(installation_id);
-    let provider = sxnet::providers::open(
+    let provider = match sxnet::providers::open(
         config,
         OpenOptions {
-            traffic: None,
+            traffic: session.traffic_log(),
             installation_id,
         },
-    )?;
-    let model = resolve_alias(provider.name(), config.get("MODEL").unwrap_or("sonnet")).to_string();
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            if created {
+                // Nothing happened in it: leave no empty session behind.
+                let _ = std::fs::remove_dir_all(&session.dir);
+            }
+            return Err(e.into());
+        }
+    };
     let settings = Settings {
         model,
         effort: config
@@ -147,16 +221,24 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
             })
             .unwrap_or(50)
             .max(1),
+        compact_at: config.u64("AUTO_COMPACT_TOKENS").filter(|n| *n > 0),
     };
-    let instructions = project_instructions(config.project_root());
-    let system = system_prompt(&PromptContext {
-        cwd: config.cwd(),
-        project_root: config.project_root(),
-        tools_enabled: false,
-        instructions: instructions.as_ref(),
-    });
-    let session_id = uuid::Uuid::now_v7().to_string();
-    let mut agent = Agent::new(provider, settings, system, session_id);
+    let ctx = ToolContext {
+        cwd: config.cwd().to_path_buf(),
+        project_root: config.project_root().to_path_buf(),
+        cancel: CancellationToken::new(),
+    };
+    let mut agent = Agent::new(
+        provider,
+        settings,
+        system,
+        session.id().to_string(),
+        tools,
+        functions,
+        approval,
+        ctx,
+    );
+    agent.attach_session(session, messages);
 
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
@@ -178,9 +260,7 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
         cwd: config.cwd(),
     });
     let outcome = agent
-        .run(vec![Block::Text { text: prompt }], &cancel, &mut |ev| {
-            renderer.event(ev)
-        })
+        .run(input, &cancel, &mut |ev| renderer.event(ev))
         .await;
     if let Some(e) = outcome.error {
         return Err(e.into());
@@ -192,6 +272,24 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
         );
     }
     Ok(stop_exit_code(outcome.stop))
+}
+
+/// Values that must never be written to a session: secret configuration values and, for the
+/// local Codex login, its tokens (through the auth module, the only reader of credentials).
+fn collect_secrets(config: &Config, secrets: &Secrets) {
+    for (key, entry) in config.entries() {
+        if sx_config::is_secret(key) {
+            secrets.add(&entry.value);
+        }
+    }
+    if config.get("PROVIDER") == Some("codex")
+        && config.get("CODEX_TOKEN_SOURCE").unwrap_or("local") == "local"
+        && let Some(path) = config.path("CODEX_CREDENTIALS_FILE")
+        && let Ok(auth) = sxnet::auth::AuthFile::load(&path)
+    {
+        secrets.add(&auth.access_token);
+        secrets.add(&auth.refresh_token);
+    }
 }
 
 /// A random id for this installation, kept in `~/.scorpiox/installation_id` (Codex sends its

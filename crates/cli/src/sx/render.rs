@@ -89,6 +89,21 @@ impl Renderer {
                 self.end_thinking();
                 eprintln!("{}", self.dimmed(&format!("● {name} {}", summarize(input))));
             }
+            AgentEvent::Diff(d) => {
+                self.end_thinking();
+                let mut err = std::io::stderr().lock();
+                for line in d.lines() {
+                    let _ = match (self.dim, line.as_bytes().first()) {
+                        (true, Some(b'+')) if !line.starts_with("+++") => {
+                            writeln!(err, "\x1b[32m{line}\x1b[0m")
+                        }
+                        (true, Some(b'-')) if !line.starts_with("---") => {
+                            writeln!(err, "\x1b[31m{line}\x1b[0m")
+                        }
+                        _ => writeln!(err, "{line}"),
+                    };
+                }
+            }
             AgentEvent::ToolResult {
                 output, is_error, ..
             } => {
@@ -244,7 +259,7 @@ pub fn event_json(ev: &AgentEvent<'_>) -> Option<Value> {
         AgentEvent::Done { stop_reason, text } => {
             json!({"type": "done", "stop_reason": stop_reason.as_str(), "text": text})
         }
-        AgentEvent::Notice(_) => return None,
+        AgentEvent::Notice(_) | AgentEvent::Diff(_) => return None,
     })
 }
 

@@ -727,18 +727,22 @@ fn a_stalled_stream_hits_the_idle_timeout_and_is_retried() {
 
 #[test]
 fn in_stream_failures_map_to_clear_errors() {
+    // A context overflow is compacted once (a new session) and retried; a second overflow is
+    // reported. Quota errors are reported at once.
     let cases = [
-        ("codex/failed_context_window.sse", "context window", 1),
+        ("codex/failed_context_window.sse", "context window", 2),
         ("codex/failed_quota.sse", "quota exceeded", 1),
     ];
     for (fixture_name, words, requests) in cases {
         let env = Env::new();
         env.login(AuthJson::new());
-        env.server.enqueue(
-            "POST",
-            CODEX_RESPONSES_PATH,
-            MockResponse::sse(fixture(fixture_name)),
-        );
+        for _ in 0..requests {
+            env.server.enqueue(
+                "POST",
+                CODEX_RESPONSES_PATH,
+                MockResponse::sse(fixture(fixture_name)),
+            );
+        }
         let out = env.sx().args(["-p", "hi"]).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{fixture_name}");
         let line = error_line(&out);
@@ -811,7 +815,7 @@ fn stream_json_reports_errors_as_events_too() {
     env.server.enqueue(
         "POST",
         CODEX_RESPONSES_PATH,
-        MockResponse::sse(fixture("codex/failed_context_window.sse")),
+        MockResponse::sse(fixture("codex/failed_quota.sse")),
     );
     let out = env
         .sx()
@@ -1116,7 +1120,12 @@ fn a_tool_call_always_gets_a_paired_result_in_the_next_request() {
         .find(|i| i["type"] == "function_call_output")
         .expect("with its result");
     assert_eq!(call["call_id"], output["call_id"]);
-    assert!(output["output"].as_str().unwrap().contains("not available"));
+    assert!(
+        output["output"]
+            .as_str()
+            .unwrap()
+            .contains("no tools are available in this session")
+    );
     let v = &json_lines(&out.stdout)[0];
     assert_eq!(v["tool_calls"].as_array().unwrap().len(), 1);
     assert_eq!(v["text"], "Hello from the mock.");

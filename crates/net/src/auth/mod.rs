@@ -7,13 +7,17 @@
 
 pub mod codex;
 mod jwt;
+pub mod oauth;
+pub mod remote;
 pub mod source;
+pub mod ssh;
 
 use std::fmt;
 use std::path::PathBuf;
 
 pub use codex::{AuthFile, RefreshReason};
 pub use jwt::{Claims, decode_claims};
+pub use remote::{RemoteSource, parse_token_document};
 pub use source::{LocalSource, TokenSource, open_token_source};
 
 use crate::error::{EXIT_AUTH, EXIT_CONFIG, EXIT_RUNTIME};
@@ -30,6 +34,19 @@ pub struct CodexToken {
     pub source: &'static str,
     /// The id token marks a FedRAMP account (`X-OpenAI-Fedramp: true`).
     pub fedramp: bool,
+}
+
+impl CodexToken {
+    /// The one JSON line of `scorpiox-codex-fetchtoken` and the token server (SPEC §4.1).
+    pub fn to_json_line(&self) -> String {
+        serde_json::json!({
+            "access_token": self.access_token,
+            "account_id": self.account_id,
+            "expires_at": self.expires_at,
+            "source": self.source,
+        })
+        .to_string()
+    }
 }
 
 impl fmt::Debug for CodexToken {

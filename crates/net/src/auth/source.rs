@@ -49,10 +49,23 @@ pub fn open_token_source(
                 identity.clone(),
             )))
         }
+        "remote" | "http" => {
+            let url = config.get_nonempty("CODEX_REMOTE_URL").ok_or(AuthError::NotConfigured {
+                key: "CODEX_REMOTE_URL",
+                detail: "CODEX_TOKEN_SOURCE=remote needs CODEX_REMOTE_URL (the token service's URL); set it with scorpiox-config --set CODEX_REMOTE_URL https://…".into(),
+            })?;
+            Ok(Arc::new(super::RemoteSource::new(
+                url,
+                config.get_nonempty("TOKEN_HTTP_API_KEY"),
+                http.clone(),
+                identity,
+            )))
+        }
+        "ssh" => Ok(Arc::new(super::ssh::SshSource::from_config(config)?)),
         other => Err(AuthError::NotConfigured {
             key: "CODEX_TOKEN_SOURCE",
             detail: format!(
-                "CODEX_TOKEN_SOURCE={other} is not available in this build; use CODEX_TOKEN_SOURCE=local"
+                "CODEX_TOKEN_SOURCE={other} is not a token source; allowed: local, remote (or http), ssh"
             ),
         }),
     }

@@ -1,0 +1,258 @@
+use super::*;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use serde_json::json;
+use sxnet::Completion;
+use sxnet::model::StopReason as WireStop;
+
+use crate::approval::Mode;
+
+/// A provider that replays scripted assistant messages and records what it was sent.
+struct Script {
+    turns: Mutex<Vec<Message>>,
+    seen: Mutex<Vec<Vec<Message>>>,
+}
+
+impl Script {
+    fn new(mut turns: Vec<Message>) -> Arc<Self> {
+        turns.reverse();
+        Arc::new(Script {
+            turns: Mutex::new(turns),
+            seen: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+#[async_trait]
+impl Provider for Script {
+    fn name(&self) -> &'static str {
+        "script"
+    }
+    fn context_window(&self, _: &str) -> Option<u64> {
+        None
+    }
+    async fn stream(
+        &self,
+        req: &Request<'_>,
+        _sink: &mut sxnet::EventSink<'_>,
+    ) -> Result<Completion, ProviderError> {
+        self.seen.lock().unwrap().push(req.messages.to_vec());
+        let message = self.turns.lock().unwrap().pop().expect("script exhausted");
+        let stop = if message.tool_calls().next().is_some() {
+            WireStop::ToolUse
+        } else {
+            WireStop::EndTurn
+        };
+        Ok(Completion {
+            message,
+            usage: Usage::default(),
+            stop,
+        })
+    }
+}
+
+fn calls(list: &[(&str, &str)]) -> Message {
+    Message {
+        role: Role::Assistant,
+        content: list
+            .iter()
+            .map(|(id, name)| {
+                Block::ToolCall(ToolCall {
+                    id: (*id).into(),
+                    name: (*name).into(),
+                    arguments: "{}".into(),
+                })
+            })
+            .collect(),
+        usage: None,
+    }
+}
+
+fn text(t: &str) -> Message {
+    Message {
+        role: Role::Assistant,
+        content: vec![Block::Text { text: t.into() }],
+        usage: None,
+    }
+}
+
+/// Read-only; finishes only when `n` of them are running at the same time.
+struct Meet(Arc<tokio::sync::Barrier>);
+
+#[async_trait]
+impl Tool for Meet {
+    fn name(&self) -> &'static str {
+        "meet"
+    }
+    fn description(&self) -> &'static str {
+        "test"
+    }
+    fn parameters(&self) -> Value {
+        json!({"type": "object"})
+    }
+    fn kind(&self) -> ToolKind {
+        ToolKind::ReadOnly
+    }
+    async fn run(&self, _: Value, _: &ToolContext) -> ToolOutput {
+        match tokio::time::timeout(std::time::Duration::from_secs(5), self.0.wait()).await {
+            Ok(_) => ToolOutput::ok("met"),
+            Err(_) => ToolOutput::error("ran alone: read-only calls were not run in parallel"),
+        }
+    }
+}
+
+/// Mutating; runs until cancelled.
+struct Hang;
+
+#[async_trait]
+impl Tool for Hang {
+    fn name(&self) -> &'static str {
+        "hang"
+    }
+    fn description(&self) -> &'static str {
+        "test"
+    }
+    fn parameters(&self) -> Value {
+        json!({"type": "object"})
+    }
+    fn kind(&self) -> ToolKind {
+        ToolKind::Mutating
+    }
+    async fn run(&self, _: Value, ctx: &ToolContext) -> ToolOutput {
+        ctx.cancel.cancelled().await;
+        ToolOutput::error("cancelled by the user")
+    }
+}
+
+fn agent(provider: Arc<Script>, tools: Vec<Arc<dyn Tool>>, mode: Mode) -> Agent {
+    let settings = Settings {
+        model: "m".into(),
+        effort: None,
+        thinking: false,
+        max_turns: 10,
+        compact_at: None,
+    };
+    let ctx = ToolContext {
+        cwd: ".".into(),
+        project_root: ".".into(),
+        cancel: CancellationToken::new(),
+    };
+    Agent::new(
+        provider,
+        settings,
+        "sys".into(),
+        "sid".into(),
+        tools,
+        vec![],
+        Approval::non_interactive(mode),
+        ctx,
+    )
+}
+
+fn results_of(m: &Message) -> Vec<(String, String, bool)> {
+    m.content
+        .iter()
+        .filter_map(|b| match b {
+            Block::ToolResult(r) => Some((r.call_id.clone(), r.output.clone(), r.is_error)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn read_only_calls_run_concurrently() {
+    let barrier = Arc::new(tokio::sync::Barrier::new(3));
+    let p = Script::new(vec![
+        calls(&[("a", "meet"), ("b", "meet"), ("c", "meet")]),
+        text("done"),
+    ]);
+    let mut a = agent(p.clone(), vec![Arc::new(Meet(barrier))], Mode::Ask);
+    let out = a
+        .run(
+            vec![Block::Text { text: "go".into() }],
+            &CancellationToken::new(),
+            &mut |_| {},
+        )
+        .await;
+    assert_eq!(out.stop, StopReason::EndTurn);
+    assert_eq!(out.text, "done");
+    let results = results_of(&a.messages[2]);
+    assert_eq!(
+        results.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+        ["met", "met", "met"]
+    );
+}
+
+#[tokio::test]
+async fn refusals_unknown_tools_and_pairing() {
+    let p = Script::new(vec![calls(&[("x", "hang"), ("y", "ghost")]), text("ok")]);
+    let mut a = agent(p.clone(), vec![Arc::new(Hang)], Mode::Ask);
+    let mut events = Vec::new();
+    let out = a
+        .run(
+            vec![Block::Text { text: "go".into() }],
+            &CancellationToken::new(),
+            &mut |e| {
+                if let AgentEvent::ToolResult { id, is_error, .. } = e {
+                    events.push((id.to_string(), is_error));
+                }
+            },
+        )
+        .await;
+    assert_eq!(out.stop, StopReason::EndTurn);
+    let r = results_of(&a.messages[2]);
+    assert!(r[0].1.contains("was not run") && r[0].2);
+    assert!(
+        r[1].1
+            .contains("there is no tool 'ghost'; available tools: hang")
+            && r[1].2
+    );
+    assert_eq!(events, [("x".to_string(), true), ("y".to_string(), true)]);
+    // The provider saw the results with the next request.
+    assert_eq!(p.seen.lock().unwrap()[1].len(), 3);
+}
+
+#[tokio::test]
+async fn cancel_mid_tool_pairs_every_call() {
+    let p = Script::new(vec![calls(&[("h", "hang"), ("later", "hang")])]);
+    let mut a = agent(p, vec![Arc::new(Hang)], Mode::Auto);
+    let cancel = CancellationToken::new();
+    let c2 = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        c2.cancel();
+    });
+    let out = a
+        .run(
+            vec![Block::Text { text: "go".into() }],
+            &cancel,
+            &mut |_| {},
+        )
+        .await;
+    assert_eq!(out.stop, StopReason::Cancelled);
+    let r = results_of(a.messages.last().unwrap());
+    assert_eq!(r.len(), 2, "both calls have a result");
+    assert!(r[0].1.contains("cancelled"));
+    assert!(r[1].1.contains("before it ran"));
+}
+
+#[tokio::test]
+async fn max_turns() {
+    let p = Script::new(vec![
+        calls(&[("1", "ghost")]),
+        calls(&[("2", "ghost")]),
+        calls(&[("3", "ghost")]),
+    ]);
+    let mut a = agent(p, vec![], Mode::Auto);
+    a.settings.max_turns = 2;
+    let out = a
+        .run(
+            vec![Block::Text { text: "go".into() }],
+            &CancellationToken::new(),
+            &mut |_| {},
+        )
+        .await;
+    assert_eq!(out.stop, StopReason::MaxTurns);
+    assert_eq!(out.tool_calls.len(), 2);
+}

@@ -1,0 +1,554 @@
+//! Sessions on disk (SPEC §7): `.scorpiox/sessions/<id>/` under the project root, mode 0700,
+//! holding `conversation.json` (the transcript, rewritten atomically after every message, so a
+//! crash at any moment leaves the last complete version), `meta.json`, and with `TRAFFIC_LOG=1`
+//! `traffic/` with every request and response, credentials replaced by `***`.
+//!
+//! Only this module writes under `.scorpiox/`.
+
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use sxnet::http::TrafficLog;
+use sxnet::model::{Block, Message, Role, ToolResult, Usage};
+
+pub const SESSIONS_DIR: &str = ".scorpiox/sessions";
+const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Meta {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub provider: String,
+    pub model: String,
+    pub cwd: PathBuf,
+    pub created_at: String,
+    pub updated_at: String,
+    /// The system prompt, kept so a resumed session sends the same bytes (prompt caching).
+    pub system: String,
+    /// The session this one continues after a compaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continues: Option<String>,
+    #[serde(default)]
+    pub usage: Usage,
+    #[serde(default)]
+    pub messages: usize,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Conversation {
+    version: u32,
+    session: String,
+    messages: Vec<Message>,
+}
+
+/// Strings that must never reach the disk (tokens, API keys): replaced by `***` in everything
+/// a session writes.
+#[derive(Debug, Default)]
+pub struct Secrets {
+    values: Mutex<Vec<String>>,
+}
+
+impl Secrets {
+    pub fn add(&self, secret: &str) {
+        // Short values would mask ordinary words; real credentials are long.
+        if secret.len() >= 8 {
+            let mut v = self.values.lock().expect("poisoned");
+            if !v.iter().any(|s| s == secret) {
+                v.push(secret.to_string());
+            }
+        }
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in self.values.lock().expect("poisoned").iter() {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), "***");
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("cannot write the session in {}: {source}; check the directory's permissions", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no saved session in {}; start one with sx -p \"…\"", dir.display())]
+    NoneSaved { dir: PathBuf },
+    #[error("no session matches '{selector}' in {}; list them with ls {}", dir.display(), dir.display())]
+    NotFound { selector: String, dir: PathBuf },
+    #[error("'{selector}' matches several sessions ({candidates}); give more of the id")]
+    Ambiguous {
+        selector: String,
+        candidates: String,
+    },
+    #[error("session {} is damaged ({detail}); resume another one or start a new session", path.display())]
+    Damaged { path: PathBuf, detail: String },
+}
+
+pub struct Session {
+    pub dir: PathBuf,
+    pub meta: Meta,
+    secrets: Arc<Secrets>,
+    traffic: Option<Arc<TrafficDir>>,
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SessionError + '_ {
+    move |source| SessionError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn private_dir(path: &Path) -> Result<(), SessionError> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(io_err(path))
+}
+
+/// Write `bytes` to `path` via a temp file and a rename: readers (and a crash) only ever see a
+/// complete file.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SessionError> {
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let r = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_data()?;
+        fs::rename(&tmp, path)
+    })();
+    if r.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    r.map_err(io_err(path))
+}
+
+impl Session {
+    pub fn sessions_dir(project_root: &Path) -> PathBuf {
+        project_root.join(SESSIONS_DIR)
+    }
+
+    /// Start a new session folder. `git_root`: when the project is in a git repository the
+    /// sessions folder is added to its `.gitignore`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create(
+        project_root: &Path,
+        git_root: Option<&Path>,
+        id: &str,
+        provider: &str,
+        model: &str,
+        cwd: &Path,
+        system: &str,
+        traffic: bool,
+        secrets: Arc<Secrets>,
+    ) -> Result<Session, SessionError> {
+        let sessions = Self::sessions_dir(project_root);
+        private_dir(&sessions)?;
+        if let Some(git) = git_root {
+            ensure_gitignored(git, project_root)?;
+        }
+        let dir = sessions.join(id);
+        private_dir(&dir)?;
+        let t = now();
+        let meta = Meta {
+            id: id.to_string(),
+            name: None,
+            provider: provider.to_string(),
+            model: model.to_string(),
+            cwd: cwd.to_path_buf(),
+            created_at: t.clone(),
+            updated_at: t,
+            system: system.to_string(),
+            continues: None,
+            usage: Usage::default(),
+            messages: 0,
+        };
+        let mut s = Session {
+            dir,
+            meta,
+            secrets,
+            traffic: None,
+        };
+        if traffic {
+            s.enable_traffic()?;
+        }
+        s.write_meta()?;
+        Ok(s)
+    }
+
+    fn enable_traffic(&mut self) -> Result<(), SessionError> {
+        let dir = self.dir.join("traffic");
+        private_dir(&dir)?;
+        let next = fs::read_dir(&dir).map(|d| d.count() as u64).unwrap_or(0);
+        self.traffic = Some(Arc::new(TrafficDir {
+            dir,
+            next: AtomicU64::new(next),
+            secrets: self.secrets.clone(),
+            open: Mutex::new(Vec::new()),
+        }));
+        Ok(())
+    }
+
+    pub fn id(&self) -> &str {
+        &self.meta.id
+    }
+
+    pub fn traffic_log(&self) -> Option<Arc<dyn TrafficLog>> {
+        self.traffic.clone().map(|t| t as Arc<dyn TrafficLog>)
+    }
+
+    pub fn secrets(&self) -> &Arc<Secrets> {
+        &self.secrets
+    }
+
+    /// Flush the whole transcript (called after every message).
+    pub fn save(&mut self, messages: &[Message], usage: &Usage) -> Result<(), SessionError> {
+        let conv = Conversation {
+            version: FORMAT_VERSION,
+            session: self.meta.id.clone(),
+            messages: Vec::new(),
+        };
+        // Serialize without cloning the messages: the struct above only carries the header.
+        let mut v = serde_json::to_value(&conv).expect("serializes");
+        v["messages"] = serde_json::to_value(messages).expect("messages serialize");
+        let text = self
+            .secrets
+            .redact(&serde_json::to_string_pretty(&v).expect("serializes"));
+        write_atomic(&self.dir.join("conversation.json"), text.as_bytes())?;
+        self.meta.updated_at = now();
+        self.meta.usage = *usage;
+        self.meta.messages = messages.len();
+        self.write_meta()
+    }
+
+    fn write_meta(&self) -> Result<(), SessionError> {
+        let text = self
+            .secrets
+            .redact(&serde_json::to_string_pretty(&self.meta).expect("serializes"));
+        write_atomic(&self.dir.join("meta.json"), text.as_bytes())
+    }
+
+    /// A new session continuing this one after a compaction: same settings, a new id, and
+    /// `continues` pointing back here.
+    pub fn continuation(&self, new_id: &str) -> Result<Session, SessionError> {
+        let sessions = self.dir.parent().unwrap_or(Path::new("."));
+        let dir = sessions.join(new_id);
+        private_dir(&dir)?;
+        let t = now();
+        let meta = Meta {
+            id: new_id.to_string(),
+            name: None,
+            continues: Some(self.meta.id.clone()),
+            created_at: t.clone(),
+            updated_at: t,
+            usage: Usage::default(),
+            messages: 0,
+            ..self.meta.clone()
+        };
+        let mut s = Session {
+            dir,
+            meta,
+            secrets: self.secrets.clone(),
+            traffic: None,
+        };
+        if self.traffic.is_some() {
+            s.enable_traffic()?;
+        }
+        s.write_meta()?;
+        Ok(s)
+    }
+
+    pub fn conversation_path(&self) -> PathBuf {
+        self.dir.join("conversation.json")
+    }
+
+    /// Find a saved session: `None` = the most recently updated; else an exact id, a unique id
+    /// prefix, or a session name.
+    pub fn find(project_root: &Path, selector: Option<&str>) -> Result<PathBuf, SessionError> {
+        let dir = Self::sessions_dir(project_root);
+        let mut all: Vec<(PathBuf, Meta)> = fs::read_dir(&dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter_map(|p| {
+                        let m: Meta =
+                            serde_json::from_slice(&fs::read(p.join("meta.json")).ok()?).ok()?;
+                        Some((p, m))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if all.is_empty() {
+            return Err(SessionError::NoneSaved { dir });
+        }
+        let Some(sel) = selector.filter(|s| !s.is_empty()) else {
+            all.sort_by(|a, b| {
+                a.1.updated_at
+                    .cmp(&b.1.updated_at)
+                    .then_with(|| a.1.id.cmp(&b.1.id))
+            });
+            return Ok(all.pop().expect("non-empty").0);
+        };
+        if let Some((p, _)) = all.iter().find(|(_, m)| m.id == sel) {
+            return Ok(p.clone());
+        }
+        let hits: Vec<&(PathBuf, Meta)> = all
+            .iter()
+            .filter(|(_, m)| m.id.starts_with(sel) || m.name.as_deref() == Some(sel))
+            .collect();
+        match hits.as_slice() {
+            [] => Err(SessionError::NotFound {
+                selector: sel.to_string(),
+                dir,
+            }),
+            [one] => Ok(one.0.clone()),
+            many => Err(SessionError::Ambiguous {
+                selector: sel.to_string(),
+                candidates: many
+                    .iter()
+                    .map(|(_, m)| m.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    /// Reopen a saved session for appending. The transcript is repaired so every tool call has
+    /// a result (a run killed mid-tool leaves calls without one; providers reject that).
+    pub fn open(
+        dir: &Path,
+        traffic: bool,
+        secrets: Arc<Secrets>,
+    ) -> Result<(Session, Vec<Message>), SessionError> {
+        let damaged = |detail: String| SessionError::Damaged {
+            path: dir.to_path_buf(),
+            detail,
+        };
+        let meta: Meta = serde_json::from_slice(
+            &fs::read(dir.join("meta.json")).map_err(|e| damaged(e.to_string()))?,
+        )
+        .map_err(|e| damaged(format!("meta.json: {e}")))?;
+        let messages = match fs::read(dir.join("conversation.json")) {
+            Ok(bytes) => {
+                let c: Conversation = serde_json::from_slice(&bytes)
+                    .map_err(|e| damaged(format!("conversation.json: {e}")))?;
+                c.messages
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(damaged(e.to_string())),
+        };
+        let mut s = Session {
+            dir: dir.to_path_buf(),
+            meta,
+            secrets,
+            traffic: None,
+        };
+        if traffic {
+            s.enable_traffic()?;
+        }
+        Ok((s, repair_pairing(messages)))
+    }
+}
+
+/// Give every tool call without a result a synthetic one, right after its assistant message.
+pub fn repair_pairing(mut messages: Vec<Message>) -> Vec<Message> {
+    let mut i = 0;
+    while i < messages.len() {
+        if messages[i].role == Role::Assistant {
+            let calls: Vec<String> = messages[i].tool_calls().map(|c| c.id.clone()).collect();
+            if !calls.is_empty() {
+                let answered: Vec<String> = match messages.get(i + 1) {
+                    Some(m) if m.role == Role::User => m
+                        .content
+                        .iter()
+                        .filter_map(|b| match b {
+                            Block::ToolResult(r) => Some(r.call_id.clone()),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let missing: Vec<Block> = calls
+                    .into_iter()
+                    .filter(|id| !answered.contains(id))
+                    .map(|id| {
+                        Block::ToolResult(ToolResult {
+                            call_id: id,
+                            output: "interrupted: this call did not complete (the run was stopped or the call went back to the caller)".into(),
+                            is_error: true,
+                            images: vec![],
+                        })
+                    })
+                    .collect();
+                if !missing.is_empty() {
+                    match messages.get_mut(i + 1) {
+                        Some(m) if m.role == Role::User => {
+                            // Results first, as providers expect.
+                            let rest = std::mem::take(&mut m.content);
+                            m.content = missing.into_iter().chain(rest).collect();
+                        }
+                        _ => messages.insert(
+                            i + 1,
+                            Message {
+                                role: Role::User,
+                                content: missing,
+                                usage: None,
+                            },
+                        ),
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    messages
+}
+
+/// Add `.scorpiox/sessions/` to the repository's `.gitignore` (once).
+fn ensure_gitignored(git_root: &Path, project_root: &Path) -> Result<(), SessionError> {
+    let rel = project_root.strip_prefix(git_root).unwrap_or(Path::new(""));
+    let entry = if rel.as_os_str().is_empty() {
+        format!("/{SESSIONS_DIR}/")
+    } else {
+        format!("/{}/{SESSIONS_DIR}/", rel.display())
+    };
+    let path = git_root.join(".gitignore");
+    let existing = fs::read_to_string(&path).unwrap_or_default();
+    let covered = existing.lines().map(str::trim).any(|l| {
+        l == entry
+            || l == entry.trim_start_matches('/')
+            || l == SESSIONS_DIR
+            || l == format!("{SESSIONS_DIR}/")
+            || l == ".scorpiox/"
+            || l == ".scorpiox"
+    });
+    if covered {
+        return Ok(());
+    }
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    let sep = if existing.is_empty() || existing.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    writeln!(
+        f,
+        "{sep}# sx sessions (transcripts and traffic logs)\n{entry}"
+    )
+    .map_err(io_err(&path))
+}
+
+/// The `traffic/` folder: `NNNN-request.json` and `NNNN-response.txt` (status, headers, then
+/// the body as received — SSE byte for byte), with secrets replaced by `***`.
+struct TrafficDir {
+    dir: PathBuf,
+    next: AtomicU64,
+    secrets: Arc<Secrets>,
+    /// Responses being received: (id, text so far). Written whole at the end so a secret is
+    /// never split across writes (and so never escapes redaction).
+    open: Mutex<Vec<(u64, Vec<u8>)>>,
+}
+
+impl TrafficDir {
+    fn file(&self, id: u64, kind: &str) -> PathBuf {
+        self.dir.join(format!("{id:04}-{kind}"))
+    }
+
+    fn write(&self, path: &Path, text: &str) {
+        // The traffic log is a diagnostic: failing to write it never fails the run.
+        let _ = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .and_then(|mut f| f.write_all(self.secrets.redact(text).as_bytes()));
+    }
+}
+
+impl TrafficLog for TrafficDir {
+    fn request(&self, method: &str, url: &str, headers: &[(String, String)], body: &[u8]) -> u64 {
+        let id = self.next.fetch_add(1, Ordering::SeqCst) + 1;
+        let body_json: serde_json::Value = serde_json::from_slice(body).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(body).into_owned())
+        });
+        let headers: serde_json::Map<String, serde_json::Value> = headers
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        let doc = serde_json::json!({"time": now(), "method": method, "url": url, "headers": headers, "body": body_json});
+        self.write(
+            &self.file(id, "request.json"),
+            &serde_json::to_string_pretty(&doc).expect("serializes"),
+        );
+        id
+    }
+
+    fn response_head(&self, id: u64, status: u16, headers: &[(String, String)]) {
+        let mut head = format!("HTTP {status}\n");
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\n"));
+        }
+        head.push('\n');
+        self.open
+            .lock()
+            .expect("poisoned")
+            .push((id, head.into_bytes()));
+    }
+
+    fn response_chunk(&self, id: u64, chunk: &[u8]) {
+        if let Some((_, buf)) = self
+            .open
+            .lock()
+            .expect("poisoned")
+            .iter_mut()
+            .find(|(i, _)| *i == id)
+        {
+            buf.extend_from_slice(chunk);
+        }
+    }
+
+    fn response_end(&self, id: u64, error: Option<&str>) {
+        let buf = {
+            let mut open = self.open.lock().expect("poisoned");
+            match open.iter().position(|(i, _)| *i == id) {
+                Some(pos) => open.swap_remove(pos).1,
+                None => Vec::new(),
+            }
+        };
+        let mut text = String::from_utf8_lossy(&buf).into_owned();
+        if let Some(e) = error {
+            text.push_str(&format!("\n[sx: {e}]\n"));
+        }
+        self.write(&self.file(id, "response.txt"), &text);
+    }
+}
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;
