@@ -16,7 +16,7 @@ pub mod sse;
 
 pub use error::ProviderError;
 pub use event::{Completion, EventSink, StreamEvent};
-pub use providers::{OpenOptions, Provider};
+pub use providers::{ModelInfo, OpenOptions, Provider};
 
 /// An error with its causes joined by ": " (reqwest's own Display hides the useful part).
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

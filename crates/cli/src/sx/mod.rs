@@ -68,17 +68,7 @@ fn run(args: Args) -> Result<u8, Failure> {
     let config = crate::load_config(None, &args.env, extra)?;
 
     if args.list_models {
-        let provider = config.get("PROVIDER").unwrap_or("scorpiox");
-        for m in known_models(provider) {
-            println!("{m}");
-        }
-        for alias in ["opus", "sonnet", "haiku"] {
-            let id = resolve_alias(provider, alias);
-            if id != alias {
-                println!("{alias} -> {id}");
-            }
-        }
-        return Ok(0);
+        return crate::runtime()?.block_on(list_models(&config));
     }
 
     let prompt = if !args.prompt.is_empty() {
@@ -272,6 +262,42 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
         );
     }
     Ok(stop_exit_code(outcome.stop))
+}
+
+/// `--list-models`: the provider's live catalog, else the built-in table (with a note why),
+/// then the aliases.
+async fn list_models(config: &Config) -> Result<u8, Failure> {
+    let provider_name = config.get("PROVIDER").unwrap_or("scorpiox");
+    let live = match sxnet::providers::open(config, OpenOptions::default()) {
+        Ok(p) => p.list_models().await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let models: Vec<String> = match live {
+        Ok(list) => list
+            .into_iter()
+            .map(|m| match m.display_name {
+                Some(d) if d != m.id => format!("{}  ({d})", m.id),
+                _ => m.id,
+            })
+            .collect(),
+        Err(why) => {
+            eprintln!("sx: showing the built-in model list ({why})");
+            known_models(provider_name)
+                .iter()
+                .map(|m| (*m).to_string())
+                .collect()
+        }
+    };
+    for m in models {
+        println!("{m}");
+    }
+    for alias in ["opus", "sonnet", "haiku"] {
+        let id = resolve_alias(provider_name, alias);
+        if id != alias {
+            println!("{alias} -> {id}");
+        }
+    }
+    Ok(0)
 }
 
 /// Values that must never be written to a session: secret configuration values and, for the

@@ -1130,3 +1130,40 @@ fn a_tool_call_always_gets_a_paired_result_in_the_next_request() {
     assert_eq!(v["tool_calls"].as_array().unwrap().len(), 1);
     assert_eq!(v["text"], "Hello from the mock.");
 }
+
+#[test]
+fn list_models_reads_the_live_catalog_and_falls_back() {
+    let env = Env::new();
+    let auth = env.login(AuthJson::new());
+    env.server.enqueue(
+        "GET",
+        "/backend-api/codex/models",
+        MockResponse::json(
+            200,
+            json!({"models": [
+                {"slug": "gpt-5.4", "display_name": "GPT-5.4", "visibility": "list", "priority": 2},
+                {"slug": "gpt-5.5", "display_name": "GPT-5.5", "visibility": "list", "priority": 0},
+                {"slug": "codex-auto-review", "visibility": "hide", "priority": 29}
+            ]}),
+        ),
+    );
+    let out = env.sx().arg("--list-models").output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "gpt-5.5  (GPT-5.5)\ngpt-5.4  (GPT-5.4)\nopus -> gpt-5.5\nsonnet -> gpt-5.4\nhaiku -> gpt-5.4-mini\n"
+    );
+    let req = &env.server.requests_to("/backend-api/codex/models")[0];
+    assert_eq!(req.query.as_deref(), Some("client_version=0.169.0"));
+    assert_eq!(
+        req.header("authorization"),
+        Some(format!("Bearer {}", auth.access_token()).as_str())
+    );
+    assert_eq!(req.header("chatgpt-account-id"), Some(ACCOUNT_ID));
+
+    // No catalog (404): the built-in list, with the reason on stderr.
+    let out = env.sx().arg("--list-models").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("gpt-5.5\ngpt-5.4\ngpt-5.4-mini\n"));
+    assert!(stderr_of(&out).contains("showing the built-in model list"));
+}

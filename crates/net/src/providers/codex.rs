@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{Common, OpenOptions, Provider};
+use super::{Common, ModelInfo, OpenOptions, Provider};
 use crate::auth::codex::body_snippet;
 use crate::auth::{AuthError, CodexToken, TokenSource, open_token_source};
 use crate::error::{ProviderError, parse_retry_after, parse_try_again_in};
@@ -27,6 +27,11 @@ use crate::http::{SharedTrafficLog, redacted_headers, zstd_body};
 use crate::model::{Block, Message, Request, Role, StopReason, Thinking, ToolCall, Usage};
 use crate::models::codex_model;
 use crate::sse::{SseDecoder, SseEvent};
+
+/// The Codex wire level sx speaks, sent as `client_version` to the model catalog (which hides
+/// models newer clients need). It names the official client version whose requests ours are
+/// modelled on (captures/), not sx's own version (that is in `originator`/`user-agent`).
+pub const CODEX_WIRE_VERSION: &str = "0.169.0";
 
 /// A server-requested delay longer than this is not waited out: the error is reported.
 const MAX_SERVER_DELAY: Duration = Duration::from_secs(120);
@@ -60,6 +65,47 @@ impl CodexProvider {
             installation_id: opts.installation_id,
             traffic: opts.traffic,
         })
+    }
+
+    /// `GET {base}/models?client_version=…` (codex.md §E.3), one attempt with 401 recovery.
+    async fn fetch_catalog(&self) -> Result<Vec<ModelInfo>, ProviderError> {
+        let url = format!(
+            "{}/models?client_version={CODEX_WIRE_VERSION}",
+            self.responses_url.trim_end_matches("/responses")
+        );
+        let mut token = self.tokens.token().await?;
+        let mut recovered = false;
+        loop {
+            let mut rb = self
+                .common
+                .http
+                .get(&url)
+                .header("authorization", format!("Bearer {}", token.access_token))
+                .header("originator", &self.common.identity.originator)
+                .timeout(Duration::from_secs(20));
+            if let Some(account) = &token.account_id {
+                rb = rb.header("chatgpt-account-id", account);
+            }
+            let resp = rb.send().await.map_err(|e| ProviderError::Network {
+                url: url.clone(),
+                message: crate::error_chain(&e),
+            })?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await.map_err(|e| ProviderError::Network {
+                url: url.clone(),
+                message: crate::error_chain(&e),
+            })?;
+            if status == 401 && !recovered {
+                recovered = true;
+                token = self.tokens.recover_unauthorized(&token).await?;
+                continue;
+            }
+            if !(200..300).contains(&status) {
+                return Err(map_http_error(status, &headers, &body, &url));
+            }
+            return parse_catalog(&body);
+        }
     }
 
     /// One HTTP request and its stream.
@@ -198,6 +244,10 @@ impl Provider for CodexProvider {
 
     fn context_window(&self, model: &str) -> Option<u64> {
         Some(codex_model(model).context_window)
+    }
+
+    async fn list_models(&self) -> Result<Vec<ModelInfo>, ProviderError> {
+        self.fetch_catalog().await
     }
 
     async fn stream(
@@ -702,6 +752,33 @@ impl<'s, 'k> ResponsesStream<'s, 'k> {
             stop,
         })
     }
+}
+
+/// The catalog's `{"models":[{slug, display_name, visibility, priority, …}]}`: listed models
+/// (visibility `list`, or absent), by priority.
+fn parse_catalog(body: &[u8]) -> Result<Vec<ModelInfo>, ProviderError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| ProviderError::Protocol {
+        detail: format!("model catalog is not JSON: {e}"),
+    })?;
+    let Some(models) = v["models"].as_array() else {
+        return Err(ProviderError::Protocol {
+            detail: "model catalog has no \"models\" list".into(),
+        });
+    };
+    let mut listed: Vec<(i64, ModelInfo)> = models
+        .iter()
+        .filter(|m| matches!(m["visibility"].as_str(), None | Some("list")))
+        .filter_map(|m| {
+            let id = m["slug"].as_str()?.to_string();
+            let display_name = m["display_name"].as_str().map(str::to_owned);
+            Some((
+                m["priority"].as_i64().unwrap_or(i64::MAX),
+                ModelInfo { id, display_name },
+            ))
+        })
+        .collect();
+    listed.sort_by_key(|(p, _)| *p);
+    Ok(listed.into_iter().map(|(_, m)| m).collect())
 }
 
 /// Decode a whole Responses SSE body given as chunks (benchmarks, fuzzing, offline replay):

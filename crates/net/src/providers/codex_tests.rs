@@ -435,3 +435,27 @@ fn http_errors() {
     assert!(!e.is_retryable());
     assert!(e.to_string().contains("empty body"));
 }
+
+#[test]
+fn catalog_lists_visible_models_by_priority() {
+    let body = br#"{"models":[
+        {"slug":"gpt-5.4","display_name":"GPT-5.4","visibility":"list","priority":2},
+        {"slug":"codex-auto-review","visibility":"hide","priority":29},
+        {"slug":"gpt-5.5","display_name":"GPT-5.5","visibility":"list","priority":0},
+        {"display_name":"no slug"}
+    ]}"#;
+    let ids: Vec<String> = parse_catalog(body)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(ids, ["gpt-5.5", "gpt-5.4"]);
+    assert!(matches!(
+        parse_catalog(b"{}"),
+        Err(ProviderError::Protocol { .. })
+    ));
+    assert!(matches!(
+        parse_catalog(b"<html>"),
+        Err(ProviderError::Protocol { .. })
+    ));
+}

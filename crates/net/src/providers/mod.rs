@@ -31,10 +31,28 @@ pub trait Provider: Send + Sync {
         sink: &mut EventSink<'_>,
     ) -> Result<Completion, ProviderError>;
 
+    /// The models this provider offers, from its live catalog when it has one.
+    async fn list_models(&self) -> Result<Vec<ModelInfo>, ProviderError> {
+        Ok(crate::models::known_models(self.name())
+            .iter()
+            .map(|id| ModelInfo {
+                id: (*id).to_string(),
+                display_name: None,
+            })
+            .collect())
+    }
+
     /// The same call without caring about the stream.
     async fn complete(&self, req: &Request<'_>) -> Result<Completion, ProviderError> {
         self.stream(req, &mut |_| {}).await
     }
+}
+
+/// A model a provider offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelInfo {
+    pub id: String,
+    pub display_name: Option<String>,
 }
 
 /// All provider names SPEC §2 allows for `PROVIDER`.
