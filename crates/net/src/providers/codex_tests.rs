@@ -1,6 +1,13 @@
+use super::errors::*;
+use super::request::*;
+use super::stream::*;
 use super::*;
+use crate::model::StopReason;
+use crate::model::{Block, Message, Role, Thinking, ToolCall, Usage};
 use crate::model::{Effort, Image, ToolResult, ToolSpec};
+use crate::sse::SseDecoder;
 use pretty_assertions::assert_eq;
+use serde_json::Value;
 use serde_json::json;
 
 fn request<'a>(messages: &'a [Message], tools: &'a [ToolSpec]) -> Request<'a> {

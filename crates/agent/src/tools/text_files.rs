@@ -1,0 +1,270 @@
+//! Text files on disk: loading with clear refusals (missing, directory, too large, binary),
+//! atomic saves that keep permissions, symlinks and hard links, and the diffs shown to the user.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::{TextFile, Undecodable, human_size};
+
+/// Why a file could not be loaded as text.
+#[derive(Debug)]
+pub enum ReadError {
+    NotFound,
+    IsDirectory,
+    /// A device, socket or FIFO.
+    NotAFile,
+    TooLarge {
+        size: u64,
+        max: u64,
+    },
+    Binary {
+        size: u64,
+        why: Undecodable,
+    },
+    Io(io::Error),
+}
+
+impl ReadError {
+    /// One message for the model: what is wrong and what to do instead. `shown` is the path as
+    /// the model wrote it.
+    pub fn message(&self, shown: &str, resolved: &Path) -> String {
+        match self {
+            ReadError::NotFound => {
+                let mut msg = format!("file not found: {shown}");
+                let near = similar_names(resolved);
+                if !near.is_empty() {
+                    msg.push_str(&format!(
+                        " (similar names in that folder: {})",
+                        near.join(", ")
+                    ));
+                }
+                msg.push_str(
+                    "; check the path (relative paths resolve against the working directory) \
+                     or find the file with glob",
+                );
+                msg
+            }
+            ReadError::IsDirectory => {
+                format!("{shown} is a directory, not a file; use list_dir to see what it contains")
+            }
+            ReadError::NotAFile => {
+                format!(
+                    "{shown} is not a regular file (a device, socket or FIFO); it cannot be read as text"
+                )
+            }
+            ReadError::TooLarge { size, max } => format!(
+                "{shown} is too large to load whole ({}, limit {}); use bash (sed -n, head, tail) or grep to work on parts of it",
+                human_size(*size),
+                human_size(*max)
+            ),
+            ReadError::Binary { size, why } => {
+                let image = is_image_name(resolved);
+                format!(
+                    "{shown} is a binary file ({size} byte{}): {why}; {}",
+                    if *size == 1 { "" } else { "s" },
+                    if image {
+                        "it looks like an image: use read_image to see it"
+                    } else {
+                        "use bash with xxd/hexdump to inspect it, or read_image for images"
+                    }
+                )
+            }
+            ReadError::Io(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                format!("cannot read {shown}: permission denied")
+            }
+            ReadError::Io(e) => format!("cannot read {shown}: {e}"),
+        }
+    }
+}
+
+fn is_image_name(path: &Path) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    matches!(
+        ext.as_str(),
+        "png" | "jpg" | "jpeg" | "gif" | "webp" | "bmp" | "ico" | "tif" | "tiff"
+    )
+}
+
+/// Up to 3 names in `path`'s folder that look like its file name (for "not found" messages).
+pub fn similar_names(path: &Path) -> Vec<String> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return Vec::new();
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .take(2000)
+        .collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    similar::get_close_matches(name, &refs, 3, 0.6)
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Check that `path` is a regular file no bigger than `max`; returns its size.
+pub fn check_file(path: &Path, max: u64) -> Result<u64, ReadError> {
+    let meta = fs::metadata(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => ReadError::NotFound,
+        _ => ReadError::Io(e),
+    })?;
+    if meta.is_dir() {
+        return Err(ReadError::IsDirectory);
+    }
+    if !meta.is_file() {
+        return Err(ReadError::NotAFile);
+    }
+    if meta.len() > max {
+        return Err(ReadError::TooLarge {
+            size: meta.len(),
+            max,
+        });
+    }
+    Ok(meta.len())
+}
+
+/// Load a text file whole.
+pub fn load(path: &Path, max: u64) -> Result<TextFile, ReadError> {
+    check_file(path, max)?;
+    let bytes = fs::read(path).map_err(ReadError::Io)?;
+    TextFile::decode(&bytes).map_err(|why| ReadError::Binary {
+        size: bytes.len() as u64,
+        why,
+    })
+}
+
+/// Write `file` to `path` atomically (see [`write_atomic`]).
+pub fn save(path: &Path, file: &TextFile) -> io::Result<()> {
+    write_atomic(path, &file.encode())
+}
+
+/// Replace `path`'s contents with `bytes` so that readers see the old or the new file, never a
+/// mix: write a temporary file in the same folder, flush it, give it the old file's
+/// permissions, rename it over the old one. A symlink is followed (its target is replaced, the
+/// link stays). A file with several hard links is rewritten in place instead, so the links keep
+/// sharing it. A read-only file is refused. Missing parent folders are not created here.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let target = follow_symlinks(path);
+    let meta = match fs::metadata(&target) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    if let Some(m) = &meta {
+        if m.permissions().readonly() {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "the file is read-only",
+            ));
+        }
+        if hard_links(m) > 1 {
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&target)?;
+            f.write_all(bytes)?;
+            return f.sync_all();
+        }
+    }
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (tmp, mut f) = create_temp(&dir, &name)?;
+    let written = (|| {
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        if let Some(m) = &meta {
+            fs::set_permissions(&tmp, m.permissions())?;
+        }
+        fs::rename(&tmp, &target)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn follow_symlinks(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => match fs::read_link(&p) {
+                Ok(link) => p = p.parent().map(|d| d.join(&link)).unwrap_or(link),
+                Err(_) => break,
+            },
+            _ => break,
+        }
+    }
+    p
+}
+
+#[cfg(unix)]
+fn hard_links(meta: &fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::nlink(meta)
+}
+
+#[cfg(not(unix))]
+fn hard_links(_meta: &fs::Metadata) -> u64 {
+    1
+}
+
+fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, fs::File)> {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let mut last_err = None;
+    for _ in 0..100 {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".{name}.sx-{}-{n}.tmp", std::process::id()));
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| io::Error::other("could not create a temporary file")))
+}
+
+/// A unified diff (3 lines of context) of a change to `path`, for the user. Empty when nothing
+/// changed.
+pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
+    let (a, b) = diff_names(path);
+    diff_with_header(&a, &b, old, new)
+}
+
+/// The diff of creating `path` with `new` (every line added).
+pub fn creation_diff(path: &str, new: &str) -> String {
+    diff_with_header("/dev/null", &diff_names(path).1, "", new)
+}
+
+fn diff_names(path: &str) -> (String, String) {
+    if Path::new(path).is_absolute() {
+        (path.to_string(), path.to_string())
+    } else {
+        (format!("a/{path}"), format!("b/{path}"))
+    }
+}
+
+fn diff_with_header(a: &str, b: &str, old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(a, b)
+        .to_string()
+}

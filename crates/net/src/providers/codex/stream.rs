@@ -1,0 +1,248 @@
+//! Responses SSE events → `StreamEvent`s and the authoritative assistant message (codex.md §C).
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::errors::map_failed;
+use crate::error::ProviderError;
+use crate::event::{Completion, EventSink, StreamEvent};
+use crate::model::{Block, Message, Role, StopReason, Thinking, ToolCall, Usage};
+use crate::sse::{SseDecoder, SseEvent};
+
+#[derive(Deserialize)]
+struct WireEvent<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: Cow<'a, str>,
+    #[serde(borrow, default)]
+    delta: Option<Cow<'a, str>>,
+    #[serde(default)]
+    summary_index: Option<u64>,
+    #[serde(borrow, default)]
+    item: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    response: Option<&'a RawValue>,
+}
+
+pub(super) struct ResponsesStream<'s, 'k> {
+    sink: &'s mut EventSink<'k>,
+    blocks: Vec<Block>,
+    usage: Usage,
+    completed: bool,
+    failure: Option<ProviderError>,
+    /// Deltas streamed since the last finished item (so an item that arrives whole, with no
+    /// deltas, is still shown).
+    text_streamed: bool,
+    thinking_streamed: bool,
+    last_summary_index: Option<u64>,
+}
+
+impl<'s, 'k> ResponsesStream<'s, 'k> {
+    pub(super) fn new(sink: &'s mut EventSink<'k>) -> Self {
+        ResponsesStream {
+            sink,
+            blocks: Vec::new(),
+            usage: Usage::default(),
+            completed: false,
+            failure: None,
+            text_streamed: false,
+            thinking_streamed: false,
+            last_summary_index: None,
+        }
+    }
+
+    pub(super) fn finished(&self) -> bool {
+        self.completed || self.failure.is_some()
+    }
+
+    pub(super) fn on_event(&mut self, ev: SseEvent<'_>) -> Result<(), ProviderError> {
+        if self.finished() {
+            return Ok(());
+        }
+        // Unparseable data is skipped, as the official client does; a stream made only of
+        // junk still fails for lack of `response.completed`.
+        let Ok(w) = serde_json::from_str::<WireEvent<'_>>(ev.data) else {
+            return Ok(());
+        };
+        match &*w.ty {
+            "response.output_text.delta" => {
+                if let Some(d) = w.delta.as_deref().filter(|d| !d.is_empty()) {
+                    self.text_streamed = true;
+                    (self.sink)(StreamEvent::TextDelta(d));
+                }
+            }
+            "response.reasoning_summary_text.delta" | "response.reasoning_text.delta" => {
+                if let Some(d) = w.delta.as_deref().filter(|d| !d.is_empty()) {
+                    if let Some(i) = w.summary_index {
+                        if self.last_summary_index.is_some_and(|last| i > last) {
+                            (self.sink)(StreamEvent::ThinkingDelta("\n\n"));
+                        }
+                        self.last_summary_index = Some(i);
+                    }
+                    self.thinking_streamed = true;
+                    (self.sink)(StreamEvent::ThinkingDelta(d));
+                }
+            }
+            "response.output_item.done" => {
+                if let Some(raw) = w.item {
+                    let item: Value =
+                        serde_json::from_str(raw.get()).map_err(|e| ProviderError::Protocol {
+                            detail: format!("output item: {e}"),
+                        })?;
+                    self.on_item(item)?;
+                }
+            }
+            "response.completed" => {
+                if let Some(raw) = w.response {
+                    let r: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+                    self.usage = usage_of(&r["usage"]);
+                }
+                (self.sink)(StreamEvent::Usage(&self.usage));
+                self.completed = true;
+            }
+            "response.failed" => {
+                let r: Value = w
+                    .response
+                    .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                    .unwrap_or(Value::Null);
+                let err = &r["error"];
+                let code = err["code"].as_str().unwrap_or("unknown").to_string();
+                let message = err["message"].as_str().unwrap_or("no message").to_string();
+                self.failure = Some(map_failed(code, message));
+            }
+            "response.incomplete" => {
+                let r: Value = w
+                    .response
+                    .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                    .unwrap_or(Value::Null);
+                let reason = r["incomplete_details"]["reason"]
+                    .as_str()
+                    .unwrap_or("unknown")
+                    .to_string();
+                self.failure = Some(ProviderError::Incomplete { reason });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn on_item(&mut self, mut item: Value) -> Result<(), ProviderError> {
+        match item["type"].as_str().unwrap_or("") {
+            "message" => {
+                let mut text = String::new();
+                for part in item["content"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                    match part["type"].as_str() {
+                        Some("output_text") => text.push_str(part["text"].as_str().unwrap_or("")),
+                        Some("refusal") => text.push_str(part["refusal"].as_str().unwrap_or("")),
+                        _ => {}
+                    }
+                }
+                if !self.text_streamed && !text.is_empty() {
+                    (self.sink)(StreamEvent::TextDelta(&text));
+                }
+                self.text_streamed = false;
+                if !text.is_empty() {
+                    self.blocks.push(Block::Text { text });
+                }
+            }
+            "reasoning" => {
+                let texts: Vec<&str> = item["summary"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|p| p["text"].as_str()).collect())
+                    .unwrap_or_default();
+                let text = texts.join("\n\n");
+                if !self.thinking_streamed && !text.is_empty() {
+                    (self.sink)(StreamEvent::ThinkingDelta(&text));
+                }
+                self.thinking_streamed = false;
+                self.last_summary_index = None;
+                let signature = item["encrypted_content"].as_str().map(str::to_owned);
+                // Item ids are never sent back with store:false (codex.md §B.5).
+                if let Some(obj) = item.as_object_mut() {
+                    obj.remove("id");
+                    obj.remove("status");
+                }
+                self.blocks.push(Block::Thinking(Thinking {
+                    text,
+                    signature,
+                    source: Some("codex".into()),
+                    replay: Some(item),
+                }));
+            }
+            "function_call" => {
+                let field = |k: &str| item[k].as_str().map(str::to_owned);
+                let (Some(id), Some(name)) = (field("call_id"), field("name")) else {
+                    return Err(ProviderError::Protocol {
+                        detail: "function_call item without call_id or name".into(),
+                    });
+                };
+                let call = ToolCall {
+                    id,
+                    name,
+                    arguments: field("arguments").unwrap_or_default(),
+                };
+                (self.sink)(StreamEvent::ToolCall(&call));
+                self.blocks.push(Block::ToolCall(call));
+            }
+            // Built-in tools we never offer (web search, …): nothing to record.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub(super) fn finish(self) -> Result<Completion, ProviderError> {
+        if let Some(f) = self.failure {
+            return Err(f);
+        }
+        if !self.completed {
+            return Err(ProviderError::StreamTruncated {
+                detail: "stream closed before response.completed".into(),
+            });
+        }
+        let stop = if self.blocks.iter().any(|b| matches!(b, Block::ToolCall(_))) {
+            StopReason::ToolUse
+        } else {
+            StopReason::EndTurn
+        };
+        Ok(Completion {
+            message: Message {
+                role: Role::Assistant,
+                content: self.blocks,
+                usage: Some(self.usage),
+            },
+            usage: self.usage,
+            stop,
+        })
+    }
+}
+
+/// Decode a whole Responses SSE body given as chunks (benchmarks, fuzzing, offline replay):
+/// exactly the path a live stream takes, minus the socket.
+pub fn decode_body<'c>(
+    chunks: impl IntoIterator<Item = &'c [u8]>,
+    sink: &mut EventSink<'_>,
+) -> Result<Completion, ProviderError> {
+    let mut state = ResponsesStream::new(sink);
+    let mut decoder = SseDecoder::new();
+    for chunk in chunks {
+        decoder.feed(chunk, |ev| state.on_event(ev))?;
+        if state.finished() {
+            break;
+        }
+    }
+    decoder.finish(|ev| state.on_event(ev))?;
+    state.finish()
+}
+
+fn usage_of(u: &Value) -> Usage {
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    Usage {
+        input_tokens: n(&u["input_tokens"]),
+        output_tokens: n(&u["output_tokens"]),
+        cache_read_tokens: n(&u["input_tokens_details"]["cached_tokens"]),
+        cache_write_tokens: 0,
+        reasoning_tokens: n(&u["output_tokens_details"]["reasoning_tokens"]),
+    }
+}
