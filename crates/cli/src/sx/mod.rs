@@ -152,7 +152,7 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
             let (session, messages) = Session::open(&dir, traffic, secrets.clone())
                 .map_err(|e| Failure::runtime(e.to_string()))?;
             let system = session.meta.system.clone();
-            (session, messages, system, false)
+            (Some(session), messages, system, false)
         }
         None => {
             let instructions = project_instructions(config.project_root());
@@ -163,7 +163,7 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
                 instructions: instructions.as_ref(),
             });
             let id = uuid::Uuid::now_v7().to_string();
-            let session = Session::create(
+            let session = match Session::create(
                 config.project_root(),
                 config.git_root(),
                 &id,
@@ -173,8 +173,14 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
                 &system,
                 traffic,
                 secrets.clone(),
-            )
-            .map_err(|e| Failure::runtime(e.to_string()))?;
+            ) {
+                Ok(s) => Some(s),
+                // A read-only checkout still gets its answer; only the transcript is lost.
+                Err(e) => {
+                    eprintln!("warning: this session will not be saved: {e}");
+                    None
+                }
+            };
             (session, Vec::new(), system, true)
         }
     };
@@ -183,15 +189,15 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
     let provider = match sxnet::providers::open(
         config,
         OpenOptions {
-            traffic: session.traffic_log(),
+            traffic: session.as_ref().and_then(Session::traffic_log),
             installation_id,
         },
     ) {
         Ok(p) => p,
         Err(e) => {
-            if created {
+            if created && let Some(s) = &session {
                 // Nothing happened in it: leave no empty session behind.
-                let _ = std::fs::remove_dir_all(&session.dir);
+                let _ = std::fs::remove_dir_all(&s.dir);
             }
             return Err(e.into());
         }
@@ -222,13 +228,17 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
         provider,
         settings,
         system,
-        session.id().to_string(),
+        session
+            .as_ref()
+            .map_or_else(|| uuid::Uuid::now_v7().to_string(), |s| s.id().to_string()),
         tools,
         functions,
         approval,
         ctx,
     );
-    agent.attach_session(session, messages);
+    if let Some(session) = session {
+        agent.attach_session(session, messages);
+    }
 
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();

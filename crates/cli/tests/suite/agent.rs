@@ -763,3 +763,25 @@ fn stalled_tool_output_does_not_block_a_stalled_stream_test_helper() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "late\n");
 }
+
+#[test]
+fn an_unwritable_project_still_gets_its_answer() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    // A file where the sessions folder would go: creating it fails for root too.
+    std::fs::write(env.proj.join(".scorpiox"), "not a directory").unwrap();
+    answer(&env, "still answered");
+    let out = env.sx().args(["-p", "hi"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "still answered\n");
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("warning: this session will not be saved"),
+        "{err}"
+    );
+    let session = env.server.requests_to(PATH)[0]
+        .header("session-id")
+        .unwrap()
+        .to_string();
+    assert!(uuid::Uuid::parse_str(&session).is_ok());
+}
