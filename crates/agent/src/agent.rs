@@ -9,7 +9,10 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use sxnet::model::{Block, Effort, Message, Request, Role, ToolCall, ToolResult, ToolSpec, Usage};
+use sxnet::model::{
+    Block, Effort, Message, Request, Role, StopReason as ModelStop, ToolCall, ToolResult, ToolSpec,
+    Usage,
+};
 use sxnet::{Provider, ProviderError, StreamEvent};
 use tokio_util::sync::CancellationToken;
 
@@ -51,6 +54,8 @@ pub struct Agent {
     session: Option<Session>,
     /// Input + output tokens of the last model call (for the compaction threshold).
     last_tokens: u64,
+    /// The current user turn: a wire may keep state for it (`Request::turn_id`).
+    turn_id: String,
 }
 
 /// How a run ended.
@@ -104,6 +109,7 @@ impl Agent {
             ctx,
             session: None,
             last_tokens: 0,
+            turn_id: String::new(),
         }
     }
 
@@ -144,6 +150,7 @@ impl Agent {
         cancel: &CancellationToken,
         sink: &mut AgentSink<'_>,
     ) -> RunOutcome {
+        self.turn_id = uuid::Uuid::now_v7().to_string();
         self.push(
             Message {
                 role: Role::User,
@@ -183,6 +190,18 @@ impl Agent {
             let calls: Vec<ToolCall> = completion.message.tool_calls().cloned().collect();
             self.push(completion.message, sink);
             if calls.is_empty() {
+                match completion.stop {
+                    // The back-end paused a long turn: sending the conversation continues it.
+                    ModelStop::Pause => continue,
+                    ModelStop::MaxTokens => sink(AgentEvent::Notice(
+                        "the answer was cut off at the model's output limit",
+                    )),
+                    ModelStop::Refusal => sink(AgentEvent::Notice("the model declined to answer")),
+                    ModelStop::Safety => sink(AgentEvent::Notice(
+                        "the provider withheld the answer for safety reasons",
+                    )),
+                    ModelStop::EndTurn | ModelStop::ToolUse => {}
+                }
                 return self.finish(StopReason::EndTurn, run_usage, tool_calls, None, sink);
             }
             tool_calls.extend(calls.iter().cloned());
@@ -217,10 +236,26 @@ impl Agent {
             effort: self.settings.effort,
             thinking: self.settings.thinking,
             session_id: &self.session_id,
+            turn_id: &self.turn_id,
+            max_output_tokens: None,
         };
+        // Raw reasoning is shown only when the model streams no summary of it.
+        let mut summarized = false;
         let mut on_stream = |ev: StreamEvent<'_>| match ev {
             StreamEvent::TextDelta(t) => sink(AgentEvent::TextDelta(t)),
-            StreamEvent::ThinkingDelta(t) => sink(AgentEvent::ThinkingDelta(t)),
+            StreamEvent::ThinkingDelta(t) => {
+                summarized = true;
+                sink(AgentEvent::ThinkingDelta(t))
+            }
+            StreamEvent::RawThinkingDelta(t) => {
+                if !summarized {
+                    sink(AgentEvent::ThinkingDelta(t))
+                }
+            }
+            StreamEvent::ToolCallStarted { id, name } => {
+                sink(AgentEvent::ToolCallStarted { id, name })
+            }
+            StreamEvent::RateLimits(l) => sink(AgentEvent::RateLimits(l)),
             StreamEvent::Usage(u) => sink(AgentEvent::Usage(u)),
             StreamEvent::Retry {
                 attempt,
@@ -487,6 +522,7 @@ fn parse_input(c: &ToolCall) -> Result<Value, String> {
 fn result_block(c: &ToolCall, out: ToolOutput) -> Block {
     Block::ToolResult(ToolResult {
         call_id: c.id.clone(),
+        name: c.name.clone(),
         output: out.text,
         is_error: out.is_error,
         images: out.images,

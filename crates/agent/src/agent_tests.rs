@@ -26,8 +26,16 @@ impl Script {
 
 #[async_trait]
 impl Provider for Script {
-    fn name(&self) -> &'static str {
-        "script"
+    fn id(&self) -> sxnet::ProviderId {
+        sxnet::ProviderId::Openai
+    }
+    fn capabilities(&self) -> sxnet::providers::Capabilities {
+        sxnet::providers::Capabilities {
+            runs_own_tools: false,
+            keeps_own_history: false,
+            vision: true,
+            caching: sxnet::providers::Caching::None,
+        }
     }
     fn context_window(&self, _: &str) -> Option<u64> {
         None
@@ -57,13 +65,7 @@ fn calls(list: &[(&str, &str)]) -> Message {
         role: Role::Assistant,
         content: list
             .iter()
-            .map(|(id, name)| {
-                Block::ToolCall(ToolCall {
-                    id: (*id).into(),
-                    name: (*name).into(),
-                    arguments: "{}".into(),
-                })
-            })
+            .map(|(id, name)| Block::ToolCall(ToolCall::function(*id, *name, "{}")))
             .collect(),
         usage: None,
     }
@@ -72,7 +74,7 @@ fn calls(list: &[(&str, &str)]) -> Message {
 fn text(t: &str) -> Message {
     Message {
         role: Role::Assistant,
-        content: vec![Block::Text { text: t.into() }],
+        content: vec![Block::text(t)],
         usage: None,
     }
 }
@@ -170,7 +172,7 @@ async fn read_only_calls_run_concurrently() {
     let mut a = agent(p.clone(), vec![Arc::new(Meet(barrier))], Mode::Ask);
     let out = a
         .run(
-            vec![Block::Text { text: "go".into() }],
+            vec![Block::text("go")],
             &CancellationToken::new(),
             &mut |_| {},
         )
@@ -191,7 +193,7 @@ async fn refusals_unknown_tools_and_pairing() {
     let mut events = Vec::new();
     let out = a
         .run(
-            vec![Block::Text { text: "go".into() }],
+            vec![Block::text("go")],
             &CancellationToken::new(),
             &mut |e| {
                 if let AgentEvent::ToolResult { id, is_error, .. } = e {
@@ -223,13 +225,7 @@ async fn cancel_mid_tool_pairs_every_call() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         c2.cancel();
     });
-    let out = a
-        .run(
-            vec![Block::Text { text: "go".into() }],
-            &cancel,
-            &mut |_| {},
-        )
-        .await;
+    let out = a.run(vec![Block::text("go")], &cancel, &mut |_| {}).await;
     assert_eq!(out.stop, StopReason::Cancelled);
     let r = results_of(a.messages.last().unwrap());
     assert_eq!(r.len(), 2, "both calls have a result");
@@ -248,7 +244,7 @@ async fn max_turns() {
     a.settings.max_turns = 2;
     let out = a
         .run(
-            vec![Block::Text { text: "go".into() }],
+            vec![Block::text("go")],
             &CancellationToken::new(),
             &mut |_| {},
         )

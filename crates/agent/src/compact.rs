@@ -51,7 +51,7 @@ pub fn continuation(messages: &[Message], old_id: &str, old_transcript: Option<&
         let mut latest = String::new();
         for b in &last.content {
             match b {
-                Block::Text { text } if !repeat => latest.push_str(text),
+                Block::Text { text, .. } if !repeat => latest.push_str(text),
                 Block::Text { .. } => {}
                 Block::ToolResult(r) => {
                     latest.push_str(&format!(
@@ -70,7 +70,7 @@ pub fn continuation(messages: &[Message], old_id: &str, old_transcript: Option<&
             section(&mut note, "Latest input (continue from here)", &latest);
         }
     }
-    let mut content = vec![Block::Text { text: note }];
+    let mut content = vec![Block::text(note)];
     content.extend(images);
     Message {
         role: Role::User,
@@ -82,7 +82,7 @@ pub fn continuation(messages: &[Message], old_id: &str, old_transcript: Option<&
 fn has_text(m: &Message) -> bool {
     m.content
         .iter()
-        .any(|b| matches!(b, Block::Text { text } if !text.trim().is_empty()))
+        .any(|b| matches!(b, Block::Text { text, .. } if !text.trim().is_empty()))
 }
 
 fn section(note: &mut String, title: &str, body: &str) {
@@ -132,15 +132,12 @@ mod tests {
             Message {
                 role: Role::Assistant,
                 content: vec![
-                    Block::Text {
-                        text: "Editing now.".into(),
-                    },
-                    Block::ToolCall(ToolCall {
-                        id: "c1".into(),
-                        name: "edit_file".into(),
-                        arguments: r#"{"path":"src/lib.rs","old_string":"a","new_string":"b"}"#
-                            .into(),
-                    }),
+                    Block::text("Editing now."),
+                    Block::ToolCall(ToolCall::function(
+                        "c1",
+                        "edit_file",
+                        r#"{"path":"src/lib.rs","old_string":"a","new_string":"b"}"#,
+                    )),
                 ],
                 usage: None,
             },
@@ -148,6 +145,7 @@ mod tests {
                 role: Role::User,
                 content: vec![Block::ToolResult(ToolResult {
                     call_id: "c1".into(),
+                    name: "edit_file".into(),
                     output: "edited src/lib.rs".into(),
                     is_error: false,
                     images: vec![],

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
+use sxnet::RateLimits;
 use sxnet::model::Usage;
 
 /// Why a run ended (`done.stop_reason`).
@@ -38,6 +39,12 @@ pub enum AgentEvent<'a> {
     },
     ThinkingDelta(&'a str),
     TextDelta(&'a str),
+    /// The model began a tool call whose arguments are still streaming (for a UI; the
+    /// `ToolCall` event follows when it runs).
+    ToolCallStarted {
+        id: &'a str,
+        name: &'a str,
+    },
     ToolCall {
         id: &'a str,
         name: &'a str,
@@ -58,6 +65,8 @@ pub enum AgentEvent<'a> {
     /// A unified diff of a file a tool changed (for the user; stderr in text mode).
     Diff(&'a str),
     Usage(&'a Usage),
+    /// The account's usage windows (SPEC §1.1 `rate_limits`).
+    RateLimits(&'a RateLimits),
     Retry {
         attempt: u32,
         delay: Duration,

@@ -376,7 +376,10 @@ pub fn repair_pairing(mut messages: Vec<Message>) -> Vec<Message> {
     let mut i = 0;
     while i < messages.len() {
         if messages[i].role == Role::Assistant {
-            let calls: Vec<String> = messages[i].tool_calls().map(|c| c.id.clone()).collect();
+            let calls: Vec<(String, String)> = messages[i]
+                .tool_calls()
+                .map(|c| (c.id.clone(), c.name.clone()))
+                .collect();
             if !calls.is_empty() {
                 let answered: Vec<String> = match messages.get(i + 1) {
                     Some(m) if m.role == Role::User => m
@@ -391,10 +394,11 @@ pub fn repair_pairing(mut messages: Vec<Message>) -> Vec<Message> {
                 };
                 let missing: Vec<Block> = calls
                     .into_iter()
-                    .filter(|id| !answered.contains(id))
-                    .map(|id| {
+                    .filter(|(id, _)| !answered.contains(id))
+                    .map(|(id, name)| {
                         Block::ToolResult(ToolResult {
                             call_id: id,
+                            name,
                             output: "interrupted: this call did not complete (the run was stopped or the call went back to the caller)".into(),
                             is_error: true,
                             images: vec![],

@@ -7,13 +7,7 @@ fn assistant_calling(ids: &[&str]) -> Message {
         role: Role::Assistant,
         content: ids
             .iter()
-            .map(|id| {
-                Block::ToolCall(ToolCall {
-                    id: (*id).into(),
-                    name: "bash".into(),
-                    arguments: "{}".into(),
-                })
-            })
+            .map(|id| Block::ToolCall(ToolCall::function(*id, "bash", "{}")))
             .collect(),
         usage: None,
     }
@@ -22,6 +16,7 @@ fn assistant_calling(ids: &[&str]) -> Message {
 fn result(id: &str) -> Block {
     Block::ToolResult(ToolResult {
         call_id: id.into(),
+        name: "bash".into(),
         output: "ok".into(),
         is_error: false,
         images: vec![],

@@ -296,14 +296,16 @@ fn auth_failure(name: &str, e: &AuthError) -> Response {
         AuthError::Lock { .. } => unavailable(&format!(
             "account '{name}': another process on the token server is refreshing this login; try again shortly"
         )),
-        AuthError::Write { .. } | AuthError::NotConfigured { .. } | AuthError::Source { .. } => {
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &format!(
-                    "account '{name}': the token server failed to keep this login; ask its administrator to check its log"
-                ),
-            )
-        }
+        AuthError::Write { .. }
+        | AuthError::NotConfigured { .. }
+        | AuthError::Source { .. }
+        | AuthError::KeyRejected { .. }
+        | AuthError::AuthRequired { .. } => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!(
+                "account '{name}': the token server failed to keep this login; ask its administrator to check its log"
+            ),
+        ),
     }
 }
 

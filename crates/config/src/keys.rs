@@ -193,7 +193,13 @@ pub static KEYS: &[KeySpec] = &[
         "CODEX_ORIGINATOR",
         Some("sx"),
         KeyKind::String,
-        "the originator header sent to Codex",
+        "the originator header sent to Codex; another client's name also sends that client's user agent",
+    ),
+    k(
+        "CODEX_CLIENT_VERSION",
+        Some("0.169.0"),
+        KeyKind::String,
+        "official Codex client version sent as the version header; the backend gates newer models on it",
     ),
     k(
         "CLAUDE_CODE_BIN",

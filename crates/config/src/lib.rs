@@ -20,7 +20,7 @@ use std::path::PathBuf;
 pub use config::{Config, Entry, Source, Tier, Warning};
 pub use edit::{display_value, project_file, set_in_file, trust_project, unset_in_file, user_file};
 pub use keys::{
-    KEYS, KeyKind, KeySpec, is_secret, key_spec, parse_bool, trust_sensitive, valid_key,
+    KEYS, KeyKind, KeySpec, PROVIDERS, is_secret, key_spec, parse_bool, trust_sensitive, valid_key,
 };
 pub use load::{LoadOptions, check_value, find_roots, load, parse_override};
 

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::ProviderId;
 use crate::auth::AuthError;
 
 /// Exit codes of SPEC §1 that library errors map to.
@@ -24,9 +25,11 @@ pub enum ProviderError {
     )]
     ContextWindowExceeded { message: String },
 
-    #[error("{}", usage_limit_message(plan.as_deref(), *resets_at))]
+    /// The account's usage window is spent; `message` is the provider's own advice (plan,
+    /// reset time, what to do).
+    #[error("{message}")]
     UsageLimitReached {
-        plan: Option<String>,
+        message: String,
         resets_at: Option<u64>,
     },
 
@@ -65,15 +68,28 @@ pub enum ProviderError {
     )]
     InvalidRequest { status: u16, message: String },
 
-    #[error("unexpected HTTP {status} from {url}: {message}; check the base URL and try again")]
+    #[error(
+        "unexpected HTTP {status} from {} at {url}: {message}; check {} and try again",
+        provider.display_name(),
+        provider.base_url_key()
+    )]
     UnexpectedStatus {
+        provider: ProviderId,
         status: u16,
         url: String,
         message: String,
     },
 
-    #[error("network error talking to {url}: {message}; check your connection and the base URL")]
-    Network { url: String, message: String },
+    #[error(
+        "network error talking to {} at {url}: {message}; check your connection and {}",
+        provider.display_name(),
+        provider.base_url_key()
+    )]
+    Network {
+        provider: ProviderId,
+        url: String,
+        message: String,
+    },
 
     #[error("no data from the server for {}s; the connection stalled, try again", .after.as_secs())]
     IdleTimeout { after: Duration },
@@ -84,11 +100,14 @@ pub enum ProviderError {
     #[error("the model stopped early ({reason}); try again or ask for a shorter answer")]
     Incomplete { reason: String },
 
+    /// The back-end reported a failure inside the stream (`response.failed`, an `error`
+    /// event); `retryable` is what its code says.
     #[error("the model call failed ({code}: {message})")]
     Failed {
         code: String,
         message: String,
         retry_after: Option<Duration>,
+        retryable: bool,
     },
 
     #[error(
@@ -111,8 +130,8 @@ impl ProviderError {
             | ProviderError::Network { .. }
             | ProviderError::IdleTimeout { .. }
             | ProviderError::StreamTruncated { .. }
-            | ProviderError::Incomplete { .. }
-            | ProviderError::Failed { .. } => true,
+            | ProviderError::Incomplete { .. } => true,
+            ProviderError::Failed { retryable, .. } => *retryable,
             ProviderError::Config(_)
             | ProviderError::ContextWindowExceeded { .. }
             | ProviderError::UsageLimitReached { .. }
@@ -132,7 +151,20 @@ impl ProviderError {
             | ProviderError::Overloaded { retry_after, .. }
             | ProviderError::Server { retry_after, .. }
             | ProviderError::Failed { retry_after, .. } => *retry_after,
-            _ => None,
+            ProviderError::Auth(_)
+            | ProviderError::Config(_)
+            | ProviderError::ContextWindowExceeded { .. }
+            | ProviderError::UsageLimitReached { .. }
+            | ProviderError::UsageNotIncluded { .. }
+            | ProviderError::QuotaExceeded { .. }
+            | ProviderError::InvalidRequest { .. }
+            | ProviderError::UnexpectedStatus { .. }
+            | ProviderError::Network { .. }
+            | ProviderError::IdleTimeout { .. }
+            | ProviderError::StreamTruncated { .. }
+            | ProviderError::Incomplete { .. }
+            | ProviderError::Protocol { .. }
+            | ProviderError::Cancelled => None,
         }
     }
 
@@ -161,36 +193,8 @@ impl ProviderError {
     }
 }
 
-fn usage_limit_message(plan: Option<&str>, resets_at: Option<u64>) -> String {
-    let when = match resets_at {
-        Some(ts) => {
-            let t = std::time::UNIX_EPOCH + Duration::from_secs(ts);
-            let now = std::time::SystemTime::now();
-            let rel = match t.duration_since(now) {
-                Ok(d) => format!(" (in {})", human_duration(d)),
-                Err(_) => String::new(),
-            };
-            format!(" until {}{rel}", humantime::format_rfc3339_seconds(t))
-        }
-        None => String::new(),
-    };
-    let advice = match plan {
-        Some("plus") => "wait for the reset, upgrade to Pro or buy credits",
-        Some("free") | Some("go") => "wait for the reset or upgrade to Plus",
-        Some("team") | Some("business") | Some("enterprise") | Some("edu") => {
-            "wait for the reset or ask your workspace admin for more usage"
-        }
-        Some("pro") => "wait for the reset or buy credits",
-        _ => "wait for the reset",
-    };
-    let plan = plan
-        .map(|p| format!(" on the {p} plan"))
-        .unwrap_or_default();
-    format!("usage limit reached{plan}{when}; {advice}")
-}
-
 /// "1h 5m", "42s": coarse, for messages.
-pub(crate) fn human_duration(d: Duration) -> String {
+pub fn human_duration(d: Duration) -> String {
     let s = d.as_secs();
     if s >= 3600 {
         format!("{}h {}m", s / 3600, (s % 3600) / 60)
@@ -261,21 +265,6 @@ mod tests {
         assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
         assert_eq!(parse_retry_after(" 0.5 "), Some(Duration::from_millis(500)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
-    }
-
-    #[test]
-    fn usage_limit_names_plan_and_reset() {
-        let e = ProviderError::UsageLimitReached {
-            plan: Some("plus".into()),
-            resets_at: Some(1767225600),
-        };
-        let m = e.to_string();
-        assert!(
-            m.starts_with("usage limit reached on the plus plan until 2026-01-01T00:00:00Z"),
-            "{m}"
-        );
-        assert!(m.contains("upgrade to Pro"), "{m}");
-        assert!(!e.is_retryable());
     }
 
     #[test]

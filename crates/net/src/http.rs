@@ -15,14 +15,26 @@ pub struct ClientIdentity {
 }
 
 impl ClientIdentity {
+    /// sx under its own name: `sx/<sx version> (<os>; <arch>) <terminal>`.
     pub fn new(originator: &str) -> Self {
+        Self::with_version(originator, VERSION, "")
+    }
+
+    /// Another client's originator (`CODEX_ORIGINATOR`), with the user agent that client sends:
+    /// `<originator>/<version> (<os>; <arch>) <terminal> (<originator>; <version>)`
+    /// (codex.md §B.3).
+    pub fn as_client(originator: &str, version: &str) -> Self {
+        Self::with_version(originator, version, &format!(" ({originator}; {version})"))
+    }
+
+    fn with_version(originator: &str, version: &str, suffix: &str) -> Self {
         let terminal = std::env::var("TERM_PROGRAM")
             .ok()
             .filter(|s| !s.is_empty())
             .or_else(|| std::env::var("TERM").ok().filter(|s| !s.is_empty()))
             .unwrap_or_else(|| "unknown".into());
         let ua = format!(
-            "{originator}/{VERSION} ({}; {}) {terminal}",
+            "{originator}/{version} ({}; {}) {terminal}{suffix}",
             std::env::consts::OS,
             std::env::consts::ARCH
         );
@@ -34,6 +46,17 @@ impl ClientIdentity {
                 .collect(),
         }
     }
+}
+
+/// `STREAM_IDLE_TIMEOUT_MS` (default 5 minutes, as the official client): the longest wait for
+/// the next piece of an answer.
+pub fn idle_timeout(config: &sx_config::Config) -> Duration {
+    Duration::from_millis(
+        config
+            .u64("STREAM_IDLE_TIMEOUT_MS")
+            .unwrap_or(300_000)
+            .max(1),
+    )
 }
 
 /// Build the HTTP client. No overall timeout (answers stream for minutes); a connect timeout,
@@ -72,6 +95,23 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// `REQUEST_MAX_RETRIES`, `STREAM_MAX_RETRIES` (each capped at 100) and
+    /// `RETRY_BASE_DELAY_MS`, else the defaults.
+    pub fn from_config(config: &sx_config::Config) -> RetryPolicy {
+        let defaults = RetryPolicy::default();
+        RetryPolicy {
+            request_max_retries: config
+                .u64("REQUEST_MAX_RETRIES")
+                .map_or(defaults.request_max_retries, |v| v.min(100) as u32),
+            stream_max_retries: config
+                .u64("STREAM_MAX_RETRIES")
+                .map_or(defaults.stream_max_retries, |v| v.min(100) as u32),
+            base_delay: config
+                .u64("RETRY_BASE_DELAY_MS")
+                .map_or(defaults.base_delay, Duration::from_millis),
+        }
+    }
+
     /// Delay before retry `n` (1-based): base × 2^(n−1) × U(0.9, 1.1), capped at 30 s.
     pub fn backoff(&self, n: u32) -> Duration {
         let exp = self.base_delay.as_secs_f64() * 2f64.powi(n.saturating_sub(1).min(16) as i32);

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ProviderId;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -26,7 +28,7 @@ impl Message {
     pub fn user_text(text: impl Into<String>) -> Self {
         Message {
             role: Role::User,
-            content: vec![Block::Text { text: text.into() }],
+            content: vec![Block::text(text)],
             usage: None,
         }
     }
@@ -35,7 +37,7 @@ impl Message {
     pub fn text(&self) -> String {
         let mut out = String::new();
         for b in &self.content {
-            if let Block::Text { text } = b {
+            if let Block::Text { text, .. } = b {
                 out.push_str(text);
             }
         }
@@ -53,11 +55,27 @@ impl Message {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Block {
-    Text { text: String },
+    Text {
+        text: String,
+        /// Codex's `phase` of an assistant message (`commentary` before tool calls,
+        /// `final_answer`), kept so the history replays as the model wrote it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phase: Option<String>,
+    },
     Image(Image),
     Thinking(Thinking),
     ToolCall(ToolCall),
     ToolResult(ToolResult),
+}
+
+impl Block {
+    /// A text block without a phase.
+    pub fn text(text: impl Into<String>) -> Block {
+        Block::Text {
+            text: text.into(),
+            phase: None,
+        }
+    }
 }
 
 /// An image, held inline as base64 (what every wire sends).
@@ -72,16 +90,20 @@ pub struct Image {
     pub name: Option<String>,
 }
 
-/// Model reasoning. `text` is what is shown (a summary on some wires); `signature` and `replay`
-/// are the provider's opaque state that must go back unchanged on the next request — but only
-/// to the provider that produced it (`source`), since other back-ends reject foreign signatures.
+/// Model reasoning. `text` is what is shown (a summary on some wires); `raw` is the raw chain
+/// of thought where a wire sends it apart from the summary (Codex `reasoning_text`), kept
+/// apart so neither is mistaken for the other. `signature` and `replay` are the provider's
+/// opaque state that must go back unchanged on the next request — but only to the provider
+/// that produced it (`source`), since other back-ends reject foreign signatures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Thinking {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub source: Option<ProviderId>,
     /// The provider's own item, verbatim (e.g. a Responses `reasoning` item).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<serde_json::Value>,
@@ -91,12 +113,52 @@ pub struct Thinking {
 pub struct ToolCall {
     pub id: String,
     pub name: String,
-    /// The arguments exactly as the model produced them (a JSON object in text form). Kept as
-    /// text so the history replays byte for byte, which keeps provider prompt caches warm.
+    /// The arguments exactly as the model produced them (a JSON object in text form; raw text
+    /// for a freeform call). Kept as text so the history replays byte for byte, which keeps
+    /// provider prompt caches warm.
     pub arguments: String,
+    /// Opaque per-call state the provider wants back with this call (Gemini's
+    /// `thoughtSignature`). Only the wire that set it reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    #[serde(default, skip_serializing_if = "CallKind::is_function")]
+    pub kind: CallKind,
+}
+
+/// How a tool call arrived.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallKind {
+    /// A function call with JSON arguments (every wire).
+    #[default]
+    Function,
+    /// A freeform call whose input is raw text (Codex `custom_tool_call`); its result goes
+    /// back as `custom_tool_call_output`.
+    Custom,
+}
+
+impl CallKind {
+    pub fn is_function(&self) -> bool {
+        *self == CallKind::Function
+    }
 }
 
 impl ToolCall {
+    /// A function call with JSON arguments, as most wires produce it.
+    pub fn function(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> ToolCall {
+        ToolCall {
+            id: id.into(),
+            name: name.into(),
+            arguments: arguments.into(),
+            signature: None,
+            kind: CallKind::Function,
+        }
+    }
+
     /// The arguments parsed as JSON; empty text (no-argument tools on some wires) is `{}`.
     pub fn input(&self) -> Result<serde_json::Value, serde_json::Error> {
         if self.arguments.trim().is_empty() {
@@ -109,6 +171,10 @@ impl ToolCall {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolResult {
     pub call_id: String,
+    /// The called tool's name (Gemini's `functionResponse` names it; empty in transcripts
+    /// written before it was kept).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
     pub output: String,
     #[serde(default)]
     pub is_error: bool,
@@ -195,6 +261,12 @@ pub struct Request<'a> {
     pub thinking: bool,
     /// The session id: sent as the provider's conversation/cache key.
     pub session_id: &'a str,
+    /// One user prompt and the model calls that answer it (tool loops included) form a turn;
+    /// a wire may keep state for the rest of a turn (Codex `x-codex-turn-state`), never longer.
+    pub turn_id: &'a str,
+    /// Cap on the answer's tokens; `None` = the wire's default (Anthropic requires one and uses
+    /// its own default then).
+    pub max_output_tokens: Option<u32>,
 }
 
 /// Why the model stopped.
@@ -207,6 +279,13 @@ pub enum StopReason {
     ToolUse,
     /// The output limit was hit.
     MaxTokens,
+    /// The model declined to answer.
+    Refusal,
+    /// The back-end paused a long turn; sending the conversation again continues it
+    /// (Anthropic `pause_turn`).
+    Pause,
+    /// The back-end withheld the answer for safety reasons (Gemini `SAFETY` and kin).
+    Safety,
 }
 
 #[cfg(test)]
@@ -218,12 +297,8 @@ mod tests {
         let m = Message {
             role: Role::Assistant,
             content: vec![
-                Block::Text { text: "hi".into() },
-                Block::ToolCall(ToolCall {
-                    id: "c1".into(),
-                    name: "bash".into(),
-                    arguments: "{\"command\":\"ls\"}".into(),
-                }),
+                Block::text("hi"),
+                Block::ToolCall(ToolCall::function("c1", "bash", "{\"command\":\"ls\"}")),
             ],
             usage: None,
         };
@@ -237,11 +312,7 @@ mod tests {
 
     #[test]
     fn empty_arguments_are_an_empty_object() {
-        let c = ToolCall {
-            id: "x".into(),
-            name: "n".into(),
-            arguments: " ".into(),
-        };
+        let c = ToolCall::function("x", "n", " ");
         assert_eq!(c.input().unwrap(), serde_json::json!({}));
     }
 }

@@ -4,7 +4,6 @@ pub mod args;
 pub mod render;
 
 use std::io::{IsTerminal, Read};
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -18,7 +17,7 @@ use sx_agent::{Agent, AgentEvent, Settings};
 use sx_config::Config;
 use sxnet::model::{Block, Effort};
 use sxnet::models::{known_models, resolve_alias};
-use sxnet::{OpenOptions, ProviderError};
+use sxnet::{OpenOptions, ProviderError, ProviderId};
 use tokio_util::sync::CancellationToken;
 
 use crate::Failure;
@@ -100,12 +99,13 @@ fn run(args: Args) -> Result<u8, Failure> {
 }
 
 async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Failure> {
-    let provider_name = config.get("PROVIDER").unwrap_or("scorpiox");
-    let model = resolve_alias(provider_name, config.get("MODEL").unwrap_or("sonnet")).to_string();
+    let provider_id = provider_id(config)?;
+    let provider_name = provider_id.as_str();
+    let model = resolve_alias(provider_id, config.get("MODEL").unwrap_or("sonnet")).to_string();
 
     // Everything that can be wrong with the request itself is checked before anything is
     // written or sent.
-    let mut input = vec![Block::Text { text: prompt }];
+    let mut input = vec![Block::text(prompt)];
     for path in &args.images {
         let img = sx_agent::vision::load_image(path).map_err(|why| {
             Failure::usage(format!(
@@ -185,12 +185,10 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
         }
     };
 
-    let installation_id = config.home().and_then(installation_id);
     let provider = match sxnet::providers::open(
         config,
         OpenOptions {
             traffic: session.as_ref().and_then(Session::traffic_log),
-            installation_id,
         },
     ) {
         Ok(p) => p,
@@ -277,7 +275,7 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
 /// `--list-models`: the provider's live catalog, else the built-in table (with a note why),
 /// then the aliases.
 async fn list_models(config: &Config) -> Result<u8, Failure> {
-    let provider_name = config.get("PROVIDER").unwrap_or("scorpiox");
+    let provider_name = provider_id(config)?;
     let live = match sxnet::providers::open(config, OpenOptions::default()) {
         Ok(p) => p.list_models().await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
@@ -310,6 +308,17 @@ async fn list_models(config: &Config) -> Result<u8, Failure> {
     Ok(0)
 }
 
+/// `PROVIDER` as a typed id (the configuration already refused other values).
+fn provider_id(config: &Config) -> Result<ProviderId, Failure> {
+    let name = config.get("PROVIDER").unwrap_or("scorpiox");
+    ProviderId::parse(name).ok_or_else(|| {
+        Failure::usage(format!(
+            "unknown provider '{name}'; allowed: {}",
+            sxnet::providers::PROVIDERS.join(", ")
+        ))
+    })
+}
+
 /// Values that must never be written to a session: secret configuration values and, for the
 /// local Codex login, its tokens (through the auth module, the only reader of credentials).
 fn collect_secrets(config: &Config, secrets: &Secrets) {
@@ -326,20 +335,4 @@ fn collect_secrets(config: &Config, secrets: &Secrets) {
         secrets.add(&auth.access_token);
         secrets.add(&auth.refresh_token);
     }
-}
-
-/// A random id for this installation, kept in `~/.scorpiox/installation_id` (Codex sends its
-/// own as `client_metadata`; ours is separate). Best effort: no id is not an error.
-fn installation_id(home: &Path) -> Option<String> {
-    let path = home.join(".scorpiox").join("installation_id");
-    if let Ok(s) = std::fs::read_to_string(&path) {
-        let s = s.trim();
-        if uuid::Uuid::parse_str(s).is_ok() {
-            return Some(s.to_string());
-        }
-    }
-    let id = uuid::Uuid::new_v4().to_string();
-    std::fs::create_dir_all(path.parent()?).ok()?;
-    std::fs::write(&path, format!("{id}\n")).ok()?;
-    Some(id)
 }

@@ -17,6 +17,8 @@ pub struct Renderer {
     last: Last,
     /// Text mode: stdout got text and it did not end with a newline.
     open_line: bool,
+    /// Text mode: the usage-window warning was shown (once per run).
+    warned_limits: bool,
     /// `json` mode accumulators.
     session: Value,
     usage: Usage,
@@ -38,6 +40,7 @@ impl Renderer {
             dim: std::io::stderr().is_terminal(),
             last: Last::Nothing,
             open_line: false,
+            warned_limits: false,
             session: Value::Null,
             usage: Usage::default(),
             tool_calls: Vec::new(),
@@ -133,6 +136,16 @@ impl Renderer {
                 self.end_thinking();
                 eprintln!("sx: {n}");
             }
+            AgentEvent::RateLimits(l) => {
+                if let Some(w) = l.highest().filter(|w| w.used_percent >= LIMIT_WARNING)
+                    && !self.warned_limits
+                {
+                    self.warned_limits = true;
+                    self.end_thinking();
+                    eprintln!("sx: warning: {}", limit_warning(w));
+                }
+            }
+            AgentEvent::ToolCallStarted { .. } => {}
             AgentEvent::Done { .. } => {
                 self.end_thinking();
                 if self.open_line {
@@ -259,8 +272,39 @@ pub fn event_json(ev: &AgentEvent<'_>) -> Option<Value> {
         AgentEvent::Done { stop_reason, text } => {
             json!({"type": "done", "stop_reason": stop_reason.as_str(), "text": text})
         }
-        AgentEvent::Notice(_) | AgentEvent::Diff(_) => return None,
+        AgentEvent::RateLimits(l) => {
+            let mut v = serde_json::to_value(l).unwrap_or(Value::Null);
+            v["type"] = "rate_limits".into();
+            v
+        }
+        AgentEvent::Notice(_) | AgentEvent::Diff(_) | AgentEvent::ToolCallStarted { .. } => {
+            return None;
+        }
     })
+}
+
+/// Text mode warns once a usage window is this full (percent).
+const LIMIT_WARNING: f64 = 90.0;
+
+/// "93% of the 5h usage window is used; it resets at 2026-01-01T00:00:00Z"
+fn limit_warning(w: &sxnet::RateWindow) -> String {
+    let window = match w.window_minutes {
+        Some(m) if m >= 1440 && m % 1440 == 0 => format!(" {}-day", m / 1440),
+        Some(m) if m >= 60 && m % 60 == 0 => format!(" {}h", m / 60),
+        Some(m) => format!(" {m}-minute"),
+        None => String::new(),
+    };
+    let reset = w
+        .resets_at
+        .map(|t| {
+            let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(t);
+            format!("; it resets at {}", humantime::format_rfc3339_seconds(t))
+        })
+        .unwrap_or_default();
+    format!(
+        "{:.0}% of the{window} usage window is used{reset}",
+        w.used_percent
+    )
 }
 
 /// A one-line view of a tool's input for the activity log.

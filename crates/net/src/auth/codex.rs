@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::jwt::{Claims, decode_claims};
 use super::{AuthError, CodexToken, RefreshFailure};
+use crate::error_body::ErrorBody;
 
 /// The OAuth client id of the official Codex CLI; sx signs in as the same app so both share one
 /// login (codex.md §A.3).
@@ -375,25 +376,7 @@ pub fn refresh_body(refresh_token: &str, reason: RefreshReason) -> Value {
 
 /// Map a failed refresh response to an error: only 401 is permanent (codex.md §A.6).
 pub fn refresh_error(status: u16, body: &[u8]) -> AuthError {
-    let v: Option<Value> = serde_json::from_slice(body).ok();
-    let code = v.as_ref().and_then(|v| {
-        v.get("error")
-            .and_then(|e| e.get("code"))
-            .and_then(Value::as_str)
-            .or_else(|| v.get("error").and_then(Value::as_str))
-            .or_else(|| v.get("code").and_then(Value::as_str))
-            .map(str::to_owned)
-    });
-    let message = v
-        .as_ref()
-        .and_then(|v| {
-            v.get("error")
-                .and_then(|e| e.get("message"))
-                .and_then(Value::as_str)
-                .or_else(|| v.get("error_description").and_then(Value::as_str))
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| body_snippet(body));
+    let ErrorBody { code, message, .. } = ErrorBody::parse(body);
     if status == 401 {
         let reason = match code.as_deref() {
             Some("refresh_token_expired") => RefreshFailure::Expired,
@@ -410,20 +393,6 @@ pub fn refresh_error(status: u16, body: &[u8]) -> AuthError {
             detail: format!("HTTP {status}: {message}"),
         }
     }
-}
-
-/// A short, single-line excerpt of a response body for error messages.
-pub(crate) fn body_snippet(body: &[u8]) -> String {
-    let s = String::from_utf8_lossy(body);
-    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.is_empty() {
-        return "empty body".into();
-    }
-    let mut out: String = one.chars().take(200).collect();
-    if one.chars().count() > 200 {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! code.
 
 pub mod codex;
+mod credentials;
 mod jwt;
 pub mod oauth;
 pub mod remote;
@@ -16,10 +17,12 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use codex::{AuthFile, RefreshReason};
+pub use credentials::{ApiKey, CodexOAuth, Credential, Credentials, KeyHeader, NoAuth};
 pub use jwt::{Claims, decode_claims};
 pub use remote::{RemoteSource, parse_token_document};
 pub use source::{LocalSource, TokenSource, open_token_source};
 
+use crate::ProviderId;
 use crate::error::{EXIT_AUTH, EXIT_CONFIG, EXIT_RUNTIME};
 
 /// A usable Codex access token (the one JSON line `scorpiox-codex-fetchtoken` prints).
@@ -127,6 +130,25 @@ pub enum AuthError {
         source: std::io::Error,
     },
 
+    /// The back-end refused an API key; keys are not refreshed, the user fixes them.
+    #[error(
+        "{} rejected {key} ({detail}); check the key, or set a new one with scorpiox-config --set {key} …",
+        provider.display_name()
+    )]
+    KeyRejected {
+        provider: ProviderId,
+        key: &'static str,
+        detail: String,
+    },
+
+    /// The back-end wants credentials and none were configured.
+    #[error("{} requires authentication ({detail}); {}", provider.display_name(), auth_required_fix(*key))]
+    AuthRequired {
+        provider: ProviderId,
+        key: Option<&'static str>,
+        detail: String,
+    },
+
     /// A token source lacks a setting it needs (`key` names it).
     #[error("{detail}")]
     NotConfigured { key: &'static str, detail: String },
@@ -138,6 +160,13 @@ pub enum AuthError {
         retryable: bool,
         exit: u8,
     },
+}
+
+fn auth_required_fix(key: Option<&str>) -> String {
+    match key {
+        Some(k) => format!("set {k} (scorpiox-config --set {k} …)"),
+        None => "check that the server is the one you meant to use".to_string(),
+    }
 }
 
 fn refresh_rejected_message(reason: RefreshFailure, detail: &str) -> String {
@@ -160,7 +189,17 @@ impl AuthError {
         match self {
             AuthError::RefreshTransient { .. } | AuthError::Lock { .. } => true,
             AuthError::Source { retryable, .. } => *retryable,
-            _ => false,
+            AuthError::NotLoggedIn { .. }
+            | AuthError::Unreadable { .. }
+            | AuthError::Malformed { .. }
+            | AuthError::ApiKeyOnly { .. }
+            | AuthError::BadJwt { .. }
+            | AuthError::RefreshRejected { .. }
+            | AuthError::Unauthorized { .. }
+            | AuthError::Write { .. }
+            | AuthError::KeyRejected { .. }
+            | AuthError::AuthRequired { .. }
+            | AuthError::NotConfigured { .. } => false,
         }
     }
 
@@ -171,7 +210,15 @@ impl AuthError {
             | AuthError::Write { .. } => EXIT_RUNTIME,
             AuthError::NotConfigured { .. } => EXIT_CONFIG,
             AuthError::Source { exit, .. } => *exit,
-            _ => EXIT_AUTH,
+            AuthError::NotLoggedIn { .. }
+            | AuthError::Unreadable { .. }
+            | AuthError::Malformed { .. }
+            | AuthError::ApiKeyOnly { .. }
+            | AuthError::BadJwt { .. }
+            | AuthError::RefreshRejected { .. }
+            | AuthError::Unauthorized { .. }
+            | AuthError::KeyRejected { .. }
+            | AuthError::AuthRequired { .. } => EXIT_AUTH,
         }
     }
 }

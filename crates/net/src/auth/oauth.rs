@@ -13,9 +13,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::codex::{CLIENT_ID, body_snippet};
+use super::codex::CLIENT_ID;
 use super::mask;
 use crate::error::{EXIT_AUTH, EXIT_CONFIG, EXIT_RUNTIME};
+use crate::error_body::ErrorBody;
 use crate::http::ClientIdentity;
 
 mod callback;
@@ -401,7 +402,7 @@ impl OAuthClient {
         if reply.ok() {
             return reply.json();
         }
-        let message = error_message(&reply.body);
+        let message = ErrorBody::parse(&reply.body).message;
         Err(
             if (400..500).contains(&reply.status) && reply.status != 429 {
                 OAuthError::ExchangeRejected {
@@ -444,43 +445,6 @@ impl OAuthClient {
             .filter(|k| !k.is_empty())
             .map(str::to_owned)
     }
-}
-
-fn error_json(body: &[u8]) -> Option<Value> {
-    serde_json::from_slice(body).ok()
-}
-
-/// The machine-readable error: `error` (a string), `error.code`, or `code`.
-fn error_code(body: &[u8]) -> Option<String> {
-    let v = error_json(body)?;
-    v.get("error")
-        .and_then(Value::as_str)
-        .or_else(|| {
-            v.get("error")
-                .and_then(|e| e.get("code"))
-                .and_then(Value::as_str)
-        })
-        .or_else(|| v.get("code").and_then(Value::as_str))
-        .map(str::to_owned)
-}
-
-fn error_description(body: &[u8]) -> Option<String> {
-    let v = error_json(body)?;
-    v.get("error_description")
-        .and_then(Value::as_str)
-        .or_else(|| {
-            v.get("error")
-                .and_then(|e| e.get("message"))
-                .and_then(Value::as_str)
-        })
-        .map(str::to_owned)
-}
-
-/// For messages: `error_description`, `error.message`, `error`/`error.code`, else the body.
-fn error_message(body: &[u8]) -> String {
-    error_description(body)
-        .or_else(|| error_code(body))
-        .unwrap_or_else(|| body_snippet(body))
 }
 
 #[cfg(test)]

@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::codex::{AuthFile, body_snippet};
+use super::codex::AuthFile;
 use super::{AuthError, CodexToken, TokenSource};
 use crate::error::{EXIT_AUTH, EXIT_CONFIG, EXIT_RUNTIME};
+use crate::error_body::ErrorBody;
 use crate::http::{ClientIdentity, RetryPolicy};
-
-const ATTEMPTS: u32 = 3;
 
 pub struct RemoteSource {
     url: String,
@@ -41,13 +40,15 @@ impl RemoteSource {
         self
     }
 
+    /// One fetch, retried on transient failures within the configured request budget
+    /// (`REQUEST_MAX_RETRIES`, as for model requests).
     async fn fetch(&self) -> Result<CodexToken, AuthError> {
-        let mut attempt = 0;
+        let mut retries = 0;
         loop {
-            attempt += 1;
             match self.fetch_once().await {
-                Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
-                    tokio::time::sleep(self.retry.backoff(attempt)).await;
+                Err(e) if e.is_retryable() && retries < self.retry.request_max_retries => {
+                    retries += 1;
+                    tokio::time::sleep(self.retry.backoff(retries)).await;
                 }
                 other => return other,
             }
@@ -98,7 +99,7 @@ impl RemoteSource {
             401 | 403 => Err(fail(
                 format!(
                     "the token service at {url} refused the request (HTTP {status}: {}); check TOKEN_HTTP_API_KEY{}",
-                    body_snippet(&body),
+                    ErrorBody::parse(&body).message,
                     if self.api_key.is_none() { " (it is not set)" } else { "" }
                 ),
                 false,
@@ -110,12 +111,12 @@ impl RemoteSource {
                 EXIT_CONFIG,
             )),
             500..=599 => Err(fail(
-                format!("the token service at {url} failed (HTTP {status}: {}); try again later", body_snippet(&body)),
+                format!("the token service at {url} failed (HTTP {status}: {}); try again later", ErrorBody::parse(&body).message),
                 true,
                 EXIT_RUNTIME,
             )),
             _ => Err(fail(
-                format!("unexpected HTTP {status} from the token service at {url}: {}; check CODEX_REMOTE_URL", body_snippet(&body)),
+                format!("unexpected HTTP {status} from the token service at {url}: {}; check CODEX_REMOTE_URL", ErrorBody::parse(&body).message),
                 false,
                 EXIT_RUNTIME,
             )),
@@ -133,9 +134,9 @@ impl TokenSource for RemoteSource {
         self.fetch().await
     }
 
-    async fn recover_unauthorized(&self, rejected: &CodexToken) -> Result<CodexToken, AuthError> {
+    async fn recover_unauthorized(&self, rejected: &str) -> Result<CodexToken, AuthError> {
         let t = self.fetch().await?;
-        if t.access_token == rejected.access_token {
+        if t.access_token == rejected {
             return Err(AuthError::Unauthorized {
                 detail: format!(
                     "the token service at {} keeps serving a token the backend refuses; its login needs renewing",

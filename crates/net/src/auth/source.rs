@@ -19,8 +19,9 @@ pub trait TokenSource: Send + Sync {
     fn kind(&self) -> &'static str;
     /// A token good for at least the next few minutes.
     async fn token(&self) -> Result<CodexToken, AuthError>;
-    /// The server refused `rejected` with 401: return a different, fresh token or fail.
-    async fn recover_unauthorized(&self, rejected: &CodexToken) -> Result<CodexToken, AuthError>;
+    /// The server refused the access token `rejected` with 401: return a different, fresh
+    /// token or fail.
+    async fn recover_unauthorized(&self, rejected: &str) -> Result<CodexToken, AuthError>;
 }
 
 /// Build the source `CODEX_TOKEN_SOURCE` names.
@@ -54,12 +55,15 @@ pub fn open_token_source(
                 key: "CODEX_REMOTE_URL",
                 detail: "CODEX_TOKEN_SOURCE=remote needs CODEX_REMOTE_URL (the token service's URL); set it with scorpiox-config --set CODEX_REMOTE_URL https://…".into(),
             })?;
-            Ok(Arc::new(super::RemoteSource::new(
-                url,
-                config.get_nonempty("TOKEN_HTTP_API_KEY"),
-                http.clone(),
-                identity,
-            )))
+            Ok(Arc::new(
+                super::RemoteSource::new(
+                    url,
+                    config.get_nonempty("TOKEN_HTTP_API_KEY"),
+                    http.clone(),
+                    identity,
+                )
+                .with_retry(crate::http::RetryPolicy::from_config(config)),
+            ))
         }
         "ssh" => Ok(Arc::new(super::ssh::SshSource::from_config(config)?)),
         other => Err(AuthError::NotConfigured {
@@ -243,13 +247,9 @@ impl TokenSource for LocalSource {
         }
     }
 
-    async fn recover_unauthorized(&self, rejected: &CodexToken) -> Result<CodexToken, AuthError> {
+    async fn recover_unauthorized(&self, rejected: &str) -> Result<CodexToken, AuthError> {
         let f = self
-            .refresh(
-                RefreshReason::UnauthorizedRecovery,
-                Some(&rejected.access_token),
-                false,
-            )
+            .refresh(RefreshReason::UnauthorizedRecovery, Some(rejected), false)
             .await?;
         Ok(f.token("local"))
     }

@@ -446,11 +446,11 @@ impl TokenSource for SshSource {
         Ok(t)
     }
 
-    async fn recover_unauthorized(&self, rejected: &CodexToken) -> Result<CodexToken, AuthError> {
+    async fn recover_unauthorized(&self, rejected: &str) -> Result<CodexToken, AuthError> {
         let mut cached = self.cached.lock().await;
         *cached = None;
         let t = self.fetch().await?;
-        if t.access_token == rejected.access_token {
+        if t.access_token == rejected {
             return Err(AuthError::Unauthorized {
                 detail: format!(
                     "{} keeps handing out a token the backend refuses; its Codex login needs renewing there",

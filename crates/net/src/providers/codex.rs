@@ -1,316 +1,281 @@
-//! The Codex provider: the ChatGPT backend's Responses API over SSE (protocols/codex.md).
+//! The Codex provider: the ChatGPT backend's Responses API over SSE (docs/providers.md, "Codex").
 //!
-//! Request: `POST {CODEX_BASE_URL}/responses`, the "classic" body of the official client
-//! (captures/codex-apikey-gpt55-request.json: top-level `tools`, the system prompt as the first
-//! `developer` message, no `instructions`), zstd-compressed as the official client does for the
-//! ChatGPT backend. Response: SSE events, `response.output_item.done` being the authoritative
-//! item and `response.completed` the only success (§C). Retries per §D.3; a 401 triggers one
-//! token recovery and one retry (§A.6).
+//! Request: `POST {CODEX_BASE_URL}/responses`, in the shape the official client uses for the
+//! model — "classic" or "responses lite" (`codex/request.rs`, chosen by `codex/catalog.rs`) —
+//! zstd-compressed as the official client does for the ChatGPT backend, with its `version`,
+//! routing hint and, within a turn, `x-codex-turn-state`. Response: SSE events,
+//! `response.output_item.done` being the authoritative item and `response.completed` the only
+//! success (`codex/stream.rs`). Sending, retries and 401 recovery are the shared runtime's.
 
+mod catalog;
 mod errors;
+mod rate_limits;
 mod request;
 mod stream;
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
-use super::{Common, ModelInfo, OpenOptions, Provider};
-use crate::auth::{AuthError, CodexToken, TokenSource, open_token_source};
-use crate::error::ProviderError;
-use crate::event::{Completion, EventSink, StreamEvent};
-use crate::http::{SharedTrafficLog, redacted_headers, zstd_body};
-use crate::model::Request;
-use crate::models::codex_model;
-use crate::sse::SseDecoder;
 use async_trait::async_trait;
 use bytes::Bytes;
-use errors::{error_message, map_http_error, parse_catalog};
-use futures_util::StreamExt;
-use request::build_body;
-use stream::ResponsesStream;
-pub use stream::decode_body;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use tokio::sync::OnceCell;
 
-/// The Codex wire level sx speaks, sent as `client_version` to the model catalog (which hides
-/// models newer clients need). It names the official client version whose requests ours are
-/// modelled on (captures/), not sx's own version (that is in `originator`/`user-agent`).
+use super::{Caching, Capabilities, ModelInfo, OpenOptions};
+use crate::ProviderId;
+use crate::auth::{CodexOAuth, open_token_source};
+use crate::error::ProviderError;
+use crate::event::{EventSink, StreamEvent};
+use crate::http::{ClientIdentity, RetryPolicy, zstd_body};
+use crate::model::Request;
+use crate::runtime::{HttpProvider, Runtime, Wire, WireRequest};
+pub use catalog::CodexModel;
+use catalog::{Catalog, builtin, fallback, parse_catalog};
+use errors::map_http_error;
+use request::{BodyContext, build_body};
+pub use stream::{ResponsesStream, decode_body};
+
+/// The official client version whose wire sx speaks (tests/fixtures/captures/), sent as the
+/// `version` header and the catalog's `client_version` unless `CODEX_CLIENT_VERSION` says
+/// otherwise: the backend gates newer models on it. sx's own version is in the user agent.
 pub const CODEX_WIRE_VERSION: &str = "0.169.0";
 
-/// A server-requested delay longer than this is not waited out: the error is reported.
-const MAX_SERVER_DELAY: Duration = Duration::from_secs(120);
+/// The originator sx sends unless `CODEX_ORIGINATOR` overrides it.
+const SX_ORIGINATOR: &str = "sx";
 
-pub struct CodexProvider {
+pub type CodexProvider = HttpProvider<CodexWire>;
+
+pub struct CodexWire {
+    base: String,
     responses_url: String,
-    common: Common,
-    tokens: Arc<dyn TokenSource>,
-    compress: bool,
+    client_version: HeaderValue,
+    originator: HeaderValue,
     installation_id: Option<String>,
-    traffic: SharedTrafficLog,
+    compress: bool,
+    /// `x-codex-turn-state` from the first response of the current turn: `(turn id, value)`.
+    turn_state: Mutex<Option<(String, HeaderValue)>>,
+    /// The live catalog, fetched once, only for a model the built-in table does not know.
+    catalog: OnceCell<Option<Catalog>>,
 }
 
-impl CodexProvider {
-    pub fn from_config(
-        config: &sx_config::Config,
-        opts: OpenOptions,
-    ) -> Result<Self, ProviderError> {
-        let originator = config.get_nonempty("CODEX_ORIGINATOR").unwrap_or("sx");
-        let common = Common::from_config(config, originator)?;
-        let tokens = open_token_source(config, &common.http, &common.identity)?;
-        let base = config
-            .get_nonempty("CODEX_BASE_URL")
-            .unwrap_or("https://chatgpt.com/backend-api/codex")
-            .trim_end_matches('/');
-        Ok(CodexProvider {
+/// Open the Codex provider from the configuration.
+pub fn open(config: &sx_config::Config, opts: OpenOptions) -> Result<CodexProvider, ProviderError> {
+    let client_version = config
+        .get_nonempty("CODEX_CLIENT_VERSION")
+        .unwrap_or(CODEX_WIRE_VERSION);
+    let client_version_header = HeaderValue::from_str(client_version).map_err(|_| {
+        ProviderError::Config(format!(
+            "CODEX_CLIENT_VERSION={client_version} cannot be sent as a header; set a version like {CODEX_WIRE_VERSION}"
+        ))
+    })?;
+    let identity = match config.get_nonempty("CODEX_ORIGINATOR") {
+        // An official originator is only believable with the official client's user agent.
+        Some(o) if o != SX_ORIGINATOR => ClientIdentity::as_client(o, client_version),
+        _ => ClientIdentity::new(SX_ORIGINATOR),
+    };
+    let originator = HeaderValue::from_str(&identity.originator).map_err(|_| {
+        ProviderError::Config(format!(
+            "CODEX_ORIGINATOR={} cannot be sent as a header; use plain letters, digits and _",
+            identity.originator
+        ))
+    })?;
+    let http = crate::http::client(&identity).map_err(ProviderError::Config)?;
+    let tokens = open_token_source(config, &http, &identity)?;
+    let base = config
+        .get_nonempty("CODEX_BASE_URL")
+        .unwrap_or("https://chatgpt.com/backend-api/codex")
+        .trim_end_matches('/')
+        .to_string();
+    let runtime = Runtime {
+        http,
+        identity,
+        retry: RetryPolicy::from_config(config),
+        idle_timeout: crate::http::idle_timeout(config),
+        traffic: opts.traffic,
+        credentials: Arc::new(CodexOAuth { source: tokens }),
+        provider: ProviderId::Codex,
+    };
+    Ok(HttpProvider {
+        wire: CodexWire {
             responses_url: format!("{base}/responses"),
-            common,
-            tokens,
+            base,
+            client_version: client_version_header,
+            originator,
+            installation_id: config.home().and_then(installation_id),
             compress: true,
-            installation_id: opts.installation_id,
-            traffic: opts.traffic,
-        })
-    }
-
-    /// `GET {base}/models?client_version=…` (codex.md §E.3), one attempt with 401 recovery.
-    async fn fetch_catalog(&self) -> Result<Vec<ModelInfo>, ProviderError> {
-        let url = format!(
-            "{}/models?client_version={CODEX_WIRE_VERSION}",
-            self.responses_url.trim_end_matches("/responses")
-        );
-        let mut token = self.tokens.token().await?;
-        let mut recovered = false;
-        loop {
-            let mut rb = self
-                .common
-                .http
-                .get(&url)
-                .header("authorization", format!("Bearer {}", token.access_token))
-                .header("originator", &self.common.identity.originator)
-                .timeout(Duration::from_secs(20));
-            if let Some(account) = &token.account_id {
-                rb = rb.header("chatgpt-account-id", account);
-            }
-            let resp = rb.send().await.map_err(|e| ProviderError::Network {
-                url: url.clone(),
-                message: crate::error_chain(&e),
-            })?;
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let body = resp.bytes().await.map_err(|e| ProviderError::Network {
-                url: url.clone(),
-                message: crate::error_chain(&e),
-            })?;
-            if status == 401 && !recovered {
-                recovered = true;
-                token = self.tokens.recover_unauthorized(&token).await?;
-                continue;
-            }
-            if !(200..300).contains(&status) {
-                return Err(map_http_error(status, &headers, &body, &url));
-            }
-            return parse_catalog(&body);
-        }
-    }
-
-    /// One HTTP request and its stream.
-    async fn attempt(
-        &self,
-        token: &CodexToken,
-        req: &Request<'_>,
-        json: &Bytes,
-        wire: &Bytes,
-        sink: &mut EventSink<'_>,
-    ) -> Result<Completion, Attempt> {
-        let idle = self.common.idle_timeout;
-        let mut rb = self
-            .common
-            .http
-            .post(&self.responses_url)
-            .header("authorization", format!("Bearer {}", token.access_token))
-            .header("originator", &self.common.identity.originator)
-            .header("session-id", req.session_id)
-            .header("thread-id", req.session_id)
-            .header("x-client-request-id", req.session_id)
-            .header("x-codex-window-id", format!("{}:0", req.session_id))
-            .header("accept", "text/event-stream")
-            .header("content-type", "application/json");
-        if let Some(account) = &token.account_id {
-            rb = rb.header("chatgpt-account-id", account);
-        }
-        if token.fedramp {
-            rb = rb.header("x-openai-fedramp", "true");
-        }
-        if self.compress {
-            rb = rb.header("content-encoding", "zstd");
-        }
-        let request = rb.body(wire.clone()).build().map_err(|e| {
-            Attempt::Failed(ProviderError::Config(format!(
-                "cannot build the request to {}: {e}",
-                self.responses_url
-            )))
-        })?;
-        let log_id = self.traffic.as_ref().map(|t| {
-            // The log gets the JSON, not the zstd bytes: it is for people to read.
-            t.request(
-                "POST",
-                request.url().as_str(),
-                &redacted_headers(request.headers()),
-                json,
-            )
-        });
-        let log = |f: &dyn Fn(&dyn crate::http::TrafficLog, u64)| {
-            if let (Some(t), Some(id)) = (&self.traffic, log_id) {
-                f(t.as_ref(), id);
-            }
-        };
-
-        let resp = match tokio::time::timeout(idle, self.common.http.execute(request)).await {
-            Err(_) => {
-                log(&|t, id| t.response_end(id, Some("idle timeout before headers")));
-                return Err(Attempt::Failed(ProviderError::IdleTimeout { after: idle }));
-            }
-            Ok(Err(e)) => {
-                let message = crate::error_chain(&e);
-                log(&|t, id| t.response_end(id, Some(&message)));
-                return Err(Attempt::Failed(ProviderError::Network {
-                    url: self.responses_url.clone(),
-                    message,
-                }));
-            }
-            Ok(Ok(r)) => r,
-        };
-        let status = resp.status().as_u16();
-        log(&|t, id| t.response_head(id, status, &redacted_headers(resp.headers())));
-        if !(200..300).contains(&status) {
-            let headers = resp.headers().clone();
-            let body = match tokio::time::timeout(idle, resp.bytes()).await {
-                Ok(Ok(b)) => b,
-                _ => Bytes::new(),
-            };
-            log(&|t, id| {
-                t.response_chunk(id, &body);
-                t.response_end(id, None);
-            });
-            if status == 401 {
-                return Err(Attempt::Unauthorized(format!(
-                    "HTTP 401: {}",
-                    error_message(&body)
-                )));
-            }
-            return Err(Attempt::Failed(map_http_error(
-                status,
-                &headers,
-                &body,
-                &self.responses_url,
-            )));
-        }
-
-        let mut decoder = SseDecoder::new();
-        let mut state = ResponsesStream::new(sink);
-        let mut body = resp.bytes_stream();
-        let outcome: Result<(), ProviderError> = loop {
-            match tokio::time::timeout(idle, body.next()).await {
-                Err(_) => break Err(ProviderError::IdleTimeout { after: idle }),
-                Ok(None) => break decoder.finish(|ev| state.on_event(ev)),
-                Ok(Some(Err(e))) => {
-                    break Err(ProviderError::StreamTruncated {
-                        detail: crate::error_chain(&e),
-                    });
-                }
-                Ok(Some(Ok(chunk))) => {
-                    log(&|t, id| t.response_chunk(id, &chunk));
-                    if let Err(e) = decoder.feed(&chunk, |ev| state.on_event(ev)) {
-                        break Err(e);
-                    }
-                    if state.finished() {
-                        // `response.completed` ends the request even if the socket stays open.
-                        break Ok(());
-                    }
-                }
-            }
-        };
-        let result = outcome.and_then(|()| state.finish());
-        log(&|t, id| t.response_end(id, result.as_ref().err().map(|e| e.to_string()).as_deref()));
-        result.map_err(Attempt::Failed)
-    }
+            turn_state: Mutex::new(None),
+            catalog: OnceCell::new(),
+        },
+        runtime,
+    })
 }
 
-enum Attempt {
-    Unauthorized(String),
-    Failed(ProviderError),
+impl CodexWire {
+    /// What the wire needs to know about `model`: the catalog's word when it was consulted,
+    /// else the built-in table, else the official client's fallback.
+    fn model(&self, model: &str) -> CodexModel {
+        if let Some(Some(c)) = self.catalog.get()
+            && let Some(m) = c.models.get(model)
+        {
+            return *m;
+        }
+        builtin(model).unwrap_or_else(|| fallback(model))
+    }
+
+    async fn fetch_catalog(&self, rt: &Runtime) -> Result<Catalog, ProviderError> {
+        let url = format!(
+            "{}/models?client_version={}",
+            self.base,
+            self.client_version.to_str().unwrap_or(CODEX_WIRE_VERSION)
+        );
+        let body = rt.get(self, &url, self.common_headers()).await?;
+        parse_catalog(&body)
+    }
+
+    /// Headers on every request to the backend (`/responses` and `/models`).
+    fn common_headers(&self) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("version", self.client_version.clone());
+        h.insert("originator", self.originator.clone());
+        h
+    }
 }
 
 #[async_trait]
-impl Provider for CodexProvider {
-    fn name(&self) -> &'static str {
-        "codex"
+impl Wire for CodexWire {
+    type Stream = ResponsesStream;
+
+    fn id(&self) -> ProviderId {
+        ProviderId::Codex
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            runs_own_tools: false,
+            keeps_own_history: false,
+            vision: true,
+            caching: Caching::Automatic,
+        }
     }
 
     fn context_window(&self, model: &str) -> Option<u64> {
-        Some(codex_model(model).context_window)
+        Some(self.model(model).context_window)
     }
 
-    async fn list_models(&self) -> Result<Vec<ModelInfo>, ProviderError> {
-        self.fetch_catalog().await
+    async fn prepare(&self, rt: &Runtime, req: &Request<'_>) {
+        // Only a model the built-in table lacks costs a catalog request (once per process);
+        // a catalog that cannot be had leaves the fallback in place.
+        if builtin(req.model).is_none() {
+            self.catalog
+                .get_or_init(|| async { self.fetch_catalog(rt).await.ok() })
+                .await;
+        }
     }
 
-    async fn stream(
-        &self,
-        req: &Request<'_>,
-        sink: &mut EventSink<'_>,
-    ) -> Result<Completion, ProviderError> {
-        let body = build_body(req, self.installation_id.as_deref());
+    fn build(&self, req: &Request<'_>) -> Result<WireRequest, ProviderError> {
+        let model = self.model(req.model);
+        let body = build_body(
+            req,
+            &BodyContext {
+                model,
+                installation_id: self.installation_id.as_deref(),
+            },
+        );
         let json = Bytes::from(serde_json::to_vec(&body).expect("request body serializes"));
-        let wire = if self.compress {
+        let wire_body = if self.compress {
             Bytes::from(zstd_body(&json))
         } else {
             json.clone()
         };
-        let policy = self.common.retry;
-        let mut token = self.tokens.token().await?;
-        let mut recovered = false;
-        let (mut request_retries, mut stream_retries) = (0u32, 0u32);
-        loop {
-            let err = match self.attempt(&token, req, &json, &wire, sink).await {
-                Ok(c) => return Ok(c),
-                Err(Attempt::Unauthorized(detail)) => {
-                    if recovered {
-                        return Err(AuthError::Unauthorized { detail }.into());
-                    }
-                    recovered = true;
-                    token = self.tokens.recover_unauthorized(&token).await?;
-                    continue;
-                }
-                Err(Attempt::Failed(e)) => e,
-            };
-            if !err.is_retryable() {
-                return Err(err);
-            }
-            let (n, max) = if err.is_stream_error() {
-                stream_retries += 1;
-                (stream_retries, policy.stream_max_retries)
-            } else {
-                request_retries += 1;
-                (request_retries, policy.request_max_retries)
-            };
-            if n > max {
-                return Err(err);
-            }
-            let delay = match err.retry_after() {
-                Some(d) if d > MAX_SERVER_DELAY => return Err(err),
-                Some(d) => d,
-                None => policy.backoff(n),
-            };
-            let reason = err.to_string();
-            sink(StreamEvent::Retry {
-                attempt: n,
-                max,
-                delay,
-                reason: &reason,
-            });
-            tokio::time::sleep(delay).await;
-            // A long wait may have brought the token close to expiry.
-            token = self.tokens.token().await?;
+        let mut h = HeaderMap::new();
+        let mut set = |name: &'static str, value: &str| -> Result<(), ProviderError> {
+            let v = HeaderValue::from_str(value).map_err(|_| {
+                ProviderError::Config(format!(
+                    "cannot send {name}: {value:?} is not a header value"
+                ))
+            })?;
+            h.insert(HeaderName::from_static(name), v);
+            Ok(())
+        };
+        // The official client's order (codex-chatgpt-request.json).
+        set("x-codex-window-id", &format!("{}:0", req.session_id))?;
+        if model.responses_lite {
+            set("x-openai-internal-codex-responses-lite", "true")?;
+        }
+        set("x-codex-routing-hint", &format!("model={}", req.model))?;
+        set("x-client-request-id", req.session_id)?;
+        set("session-id", req.session_id)?;
+        set("thread-id", req.session_id)?;
+        set("accept", "text/event-stream")?;
+        if self.compress {
+            set("content-encoding", "zstd")?;
+        }
+        set("content-type", "application/json")?;
+        h.extend(self.common_headers());
+        Ok(WireRequest {
+            url: self.responses_url.clone(),
+            headers: h,
+            json,
+            body: wire_body,
+        })
+    }
+
+    fn attempt_headers(&self, req: &Request<'_>, headers: &mut HeaderMap) {
+        let state = self.turn_state.lock().expect("turn state lock");
+        if let Some((turn, value)) = state.as_ref()
+            && turn == req.turn_id
+        {
+            headers.insert("x-codex-turn-state", value.clone());
         }
     }
+
+    fn on_response(
+        &self,
+        req: &Request<'_>,
+        _status: u16,
+        headers: &HeaderMap,
+        sink: &mut EventSink<'_>,
+    ) {
+        if let Some(v) = headers.get("x-codex-turn-state") {
+            let mut state = self.turn_state.lock().expect("turn state lock");
+            // The first response of a turn sets it; a new turn starts over.
+            if state.as_ref().is_none_or(|(turn, _)| turn != req.turn_id) {
+                *state = Some((req.turn_id.to_string(), v.clone()));
+            }
+        }
+        if let Some(limits) = rate_limits::parse(headers) {
+            sink(StreamEvent::RateLimits(&limits));
+        }
+    }
+
+    fn map_error(&self, status: u16, headers: &HeaderMap, body: &[u8], url: &str) -> ProviderError {
+        map_http_error(status, headers, body, url)
+    }
+
+    fn stream(&self, _req: &Request<'_>) -> ResponsesStream {
+        ResponsesStream::default()
+    }
+
+    async fn list_models(&self, rt: &Runtime) -> Result<Vec<ModelInfo>, ProviderError> {
+        Ok(self.fetch_catalog(rt).await?.listed)
+    }
+}
+
+/// A random id for this installation, kept in `~/.scorpiox/installation_id` and sent as
+/// Codex's `client_metadata["x-codex-installation-id"]` (the official client sends its own;
+/// ours is separate). Best effort: no id is not an error.
+fn installation_id(home: &Path) -> Option<String> {
+    let path = home.join(".scorpiox").join("installation_id");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim();
+        if uuid::Uuid::parse_str(s).is_ok() {
+            return Some(s.to_string());
+        }
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    std::fs::create_dir_all(path.parent()?).ok()?;
+    std::fs::write(&path, format!("{id}\n")).ok()?;
+    Some(id)
 }
 
 #[cfg(test)]

@@ -1,25 +1,33 @@
 //! The provider trait and the registry by `PROVIDER`.
 //!
 //! A provider turns one [`Request`] into a wire request, streams the answer into the shared
-//! [`StreamEvent`](crate::StreamEvent)s and returns the authoritative [`Completion`]. Retries,
-//! token refresh and wire translation live inside the provider; a provider never prints.
+//! [`StreamEvent`](crate::StreamEvent)s and returns the authoritative [`Completion`]. HTTP
+//! providers are a wire on the shared [`runtime`](crate::runtime), which owns retries, the
+//! idle timeout, the traffic log and credential recovery; a provider never prints.
 
 pub mod codex;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::ProviderId;
 use crate::error::ProviderError;
 use crate::event::{Completion, EventSink};
-use crate::http::{ClientIdentity, RetryPolicy, SharedTrafficLog};
+use crate::http::SharedTrafficLog;
 use crate::model::Request;
 
 #[async_trait]
 pub trait Provider: Send + Sync {
+    fn id(&self) -> ProviderId;
+
     /// The `PROVIDER` name (`codex`, …).
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.id().as_str()
+    }
+
+    /// What the provider does itself, so the agent knows what is left to it.
+    fn capabilities(&self) -> Capabilities;
 
     /// Context window of `model` in tokens, when known.
     fn context_window(&self, model: &str) -> Option<u64>;
@@ -33,7 +41,7 @@ pub trait Provider: Send + Sync {
 
     /// The models this provider offers, from its live catalog when it has one.
     async fn list_models(&self) -> Result<Vec<ModelInfo>, ProviderError> {
-        Ok(crate::models::known_models(self.name())
+        Ok(crate::models::known_models(self.id())
             .iter()
             .map(|id| ModelInfo {
                 id: (*id).to_string(),
@@ -48,6 +56,32 @@ pub trait Provider: Send + Sync {
     }
 }
 
+/// What a provider does on its own. An HTTP wire is stateless and runs no tools; a driver of
+/// another agent (the `claude` CLI) runs its own tools and keeps its own history, and the
+/// agent must then neither run the calls it reports nor resend the transcript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Tool calls are executed by the provider; the agent only shows them.
+    pub runs_own_tools: bool,
+    /// The provider keeps the conversation; the agent sends only the new user message.
+    pub keeps_own_history: bool,
+    /// Images in the conversation reach the model.
+    pub vision: bool,
+    pub caching: Caching,
+}
+
+/// How the stable prompt prefix is cached (SPEC §5.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caching {
+    None,
+    /// The back-end caches on its own, keyed by the request (`prompt_cache_key`, prefixes).
+    Automatic,
+    /// The wire marks breakpoints (`cache_control`).
+    Breakpoints,
+    /// The wire creates and reuses a cache entry (`cachedContents`).
+    Explicit,
+}
+
 /// A model a provider offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelInfo {
@@ -55,64 +89,13 @@ pub struct ModelInfo {
     pub display_name: Option<String>,
 }
 
-/// All provider names SPEC §2 allows for `PROVIDER`.
-pub const PROVIDERS: &[&str] = &[
-    "codex",
-    "claude_code",
-    "anthropic",
-    "gemini",
-    "openai",
-    "scorpiox",
-];
+/// Every provider name SPEC §2 allows for `PROVIDER` (defined once, in the key table).
+pub const PROVIDERS: &[&str] = sx_config::PROVIDERS;
 
 /// What the caller supplies besides the configuration.
 #[derive(Default, Clone)]
 pub struct OpenOptions {
     pub traffic: SharedTrafficLog,
-    /// Persistent installation id (sent as Codex `client_metadata`).
-    pub installation_id: Option<String>,
-}
-
-/// Settings shared by every HTTP provider, read from the configuration in one place.
-pub(crate) struct Common {
-    pub http: reqwest::Client,
-    pub identity: ClientIdentity,
-    pub retry: RetryPolicy,
-    pub idle_timeout: Duration,
-}
-
-impl Common {
-    pub(crate) fn from_config(
-        config: &sx_config::Config,
-        originator: &str,
-    ) -> Result<Common, ProviderError> {
-        let identity = ClientIdentity::new(originator);
-        let http = crate::http::client(&identity).map_err(ProviderError::Config)?;
-        let defaults = RetryPolicy::default();
-        let retry = RetryPolicy {
-            request_max_retries: config
-                .u64("REQUEST_MAX_RETRIES")
-                .map_or(defaults.request_max_retries, |v| v.min(100) as u32),
-            stream_max_retries: config
-                .u64("STREAM_MAX_RETRIES")
-                .map_or(defaults.stream_max_retries, |v| v.min(100) as u32),
-            base_delay: config
-                .u64("RETRY_BASE_DELAY_MS")
-                .map_or(defaults.base_delay, Duration::from_millis),
-        };
-        let idle_timeout = Duration::from_millis(
-            config
-                .u64("STREAM_IDLE_TIMEOUT_MS")
-                .unwrap_or(300_000)
-                .max(1),
-        );
-        Ok(Common {
-            http,
-            identity,
-            retry,
-            idle_timeout,
-        })
-    }
 }
 
 /// Open the provider `PROVIDER` names.
@@ -121,14 +104,20 @@ pub fn open(
     opts: OpenOptions,
 ) -> Result<Arc<dyn Provider>, ProviderError> {
     let name = config.get("PROVIDER").unwrap_or("scorpiox");
-    match name {
-        "codex" => Ok(Arc::new(codex::CodexProvider::from_config(config, opts)?)),
-        other if PROVIDERS.contains(&other) => Err(ProviderError::Config(format!(
-            "provider '{other}' is not available in this build yet; use PROVIDER=codex (e.g. `sx --provider codex`)"
-        ))),
-        other => Err(ProviderError::Config(format!(
-            "unknown provider '{other}'; allowed: {}",
+    let Some(id) = ProviderId::parse(name) else {
+        return Err(ProviderError::Config(format!(
+            "unknown provider '{name}'; allowed: {}",
             PROVIDERS.join(", ")
+        )));
+    };
+    match id {
+        ProviderId::Codex => Ok(Arc::new(codex::open(config, opts)?)),
+        ProviderId::ClaudeCode
+        | ProviderId::Anthropic
+        | ProviderId::Gemini
+        | ProviderId::Openai
+        | ProviderId::Scorpiox => Err(ProviderError::Config(format!(
+            "provider '{id}' is not available in this build yet; use PROVIDER=codex (e.g. `sx --provider codex`)"
         ))),
     }
 }

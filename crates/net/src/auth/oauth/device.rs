@@ -6,12 +6,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::time::{Instant, sleep};
 
-use super::{
-    DEFAULT_INTERVAL, OAuthClient, OAuthError, SLOW_DOWN_STEP, error_code, error_description,
-    error_message,
-};
+use super::{DEFAULT_INTERVAL, OAuthClient, OAuthError, SLOW_DOWN_STEP};
 use crate::auth::codex::CLIENT_ID;
 use crate::auth::mask;
+use crate::error_body::ErrorBody;
 
 /// A device code to show the user (codex.md §A.5).
 #[derive(Debug, Clone)]
@@ -71,7 +69,7 @@ impl OAuthClient {
             return Err(OAuthError::Server {
                 what: "requesting a device code",
                 status: reply.status,
-                message: error_message(&reply.body),
+                message: ErrorBody::parse(&reply.body).message,
             });
         }
         let v: Value = reply.json()?;
@@ -114,12 +112,18 @@ impl OAuthClient {
         if reply.ok() {
             return reply.json().map(DevicePoll::Authorized);
         }
-        match error_code(&reply.body).as_deref() {
+        let err = ErrorBody::parse(&reply.body);
+        match err.code.as_deref() {
             Some("authorization_pending") => Ok(DevicePoll::Pending),
             Some("slow_down") => Ok(DevicePoll::SlowDown),
             Some("access_denied" | "denied" | "authorization_declined") => {
                 Err(OAuthError::Denied {
-                    detail: error_description(&reply.body).unwrap_or_default(),
+                    // The description, when the body has one besides the code.
+                    detail: if err.code.as_deref() == Some(err.message.as_str()) {
+                        String::new()
+                    } else {
+                        err.message
+                    },
                 })
             }
             Some("expired_token" | "expired") => Err(OAuthError::Expired),
@@ -127,7 +131,7 @@ impl OAuthClient {
             _ => Err(OAuthError::Server {
                 what: "waiting for the device sign-in",
                 status: reply.status,
-                message: error_message(&reply.body),
+                message: err.message,
             }),
         }
     }

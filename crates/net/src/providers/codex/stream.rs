@@ -6,10 +6,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::errors::map_failed;
+use super::errors::{map_error_event, map_failed};
+use crate::ProviderId;
 use crate::error::ProviderError;
 use crate::event::{Completion, EventSink, StreamEvent};
-use crate::model::{Block, Message, Role, StopReason, Thinking, ToolCall, Usage};
+use crate::model::{Block, CallKind, Message, Role, StopReason, Thinking, ToolCall, Usage};
+use crate::runtime::WireStream;
 use crate::sse::{SseDecoder, SseEvent};
 
 #[derive(Deserialize)]
@@ -26,8 +28,8 @@ struct WireEvent<'a> {
     response: Option<&'a RawValue>,
 }
 
-pub(super) struct ResponsesStream<'s, 'k> {
-    sink: &'s mut EventSink<'k>,
+#[derive(Default)]
+pub struct ResponsesStream {
     blocks: Vec<Block>,
     usage: Usage,
     completed: bool,
@@ -36,28 +38,22 @@ pub(super) struct ResponsesStream<'s, 'k> {
     /// deltas, is still shown).
     text_streamed: bool,
     thinking_streamed: bool,
+    raw_streamed: bool,
     last_summary_index: Option<u64>,
+    /// A message part was a refusal.
+    refused: bool,
 }
 
-impl<'s, 'k> ResponsesStream<'s, 'k> {
-    pub(super) fn new(sink: &'s mut EventSink<'k>) -> Self {
-        ResponsesStream {
-            sink,
-            blocks: Vec::new(),
-            usage: Usage::default(),
-            completed: false,
-            failure: None,
-            text_streamed: false,
-            thinking_streamed: false,
-            last_summary_index: None,
-        }
-    }
-
-    pub(super) fn finished(&self) -> bool {
+impl WireStream for ResponsesStream {
+    fn finished(&self) -> bool {
         self.completed || self.failure.is_some()
     }
 
-    pub(super) fn on_event(&mut self, ev: SseEvent<'_>) -> Result<(), ProviderError> {
+    fn on_event(
+        &mut self,
+        ev: SseEvent<'_>,
+        sink: &mut EventSink<'_>,
+    ) -> Result<(), ProviderError> {
         if self.finished() {
             return Ok(());
         }
@@ -70,19 +66,37 @@ impl<'s, 'k> ResponsesStream<'s, 'k> {
             "response.output_text.delta" => {
                 if let Some(d) = w.delta.as_deref().filter(|d| !d.is_empty()) {
                     self.text_streamed = true;
-                    (self.sink)(StreamEvent::TextDelta(d));
+                    sink(StreamEvent::TextDelta(d));
                 }
             }
-            "response.reasoning_summary_text.delta" | "response.reasoning_text.delta" => {
+            "response.reasoning_summary_text.delta" => {
                 if let Some(d) = w.delta.as_deref().filter(|d| !d.is_empty()) {
                     if let Some(i) = w.summary_index {
                         if self.last_summary_index.is_some_and(|last| i > last) {
-                            (self.sink)(StreamEvent::ThinkingDelta("\n\n"));
+                            sink(StreamEvent::ThinkingDelta("\n\n"));
                         }
                         self.last_summary_index = Some(i);
                     }
                     self.thinking_streamed = true;
-                    (self.sink)(StreamEvent::ThinkingDelta(d));
+                    sink(StreamEvent::ThinkingDelta(d));
+                }
+            }
+            "response.reasoning_text.delta" => {
+                if let Some(d) = w.delta.as_deref().filter(|d| !d.is_empty()) {
+                    self.raw_streamed = true;
+                    sink(StreamEvent::RawThinkingDelta(d));
+                }
+            }
+            "response.output_item.added" => {
+                if let Some(raw) = w.item
+                    && let Ok(item) = serde_json::from_str::<AddedItem<'_>>(raw.get())
+                    && matches!(&*item.ty, "function_call" | "custom_tool_call")
+                    && let (Some(id), Some(name)) = (item.call_id, item.name)
+                {
+                    sink(StreamEvent::ToolCallStarted {
+                        id: &id,
+                        name: &name,
+                    });
                 }
             }
             "response.output_item.done" => {
@@ -91,7 +105,7 @@ impl<'s, 'k> ResponsesStream<'s, 'k> {
                         serde_json::from_str(raw.get()).map_err(|e| ProviderError::Protocol {
                             detail: format!("output item: {e}"),
                         })?;
-                    self.on_item(item)?;
+                    self.on_item(item, sink)?;
                 }
             }
             "response.completed" => {
@@ -99,7 +113,7 @@ impl<'s, 'k> ResponsesStream<'s, 'k> {
                     let r: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
                     self.usage = usage_of(&r["usage"]);
                 }
-                (self.sink)(StreamEvent::Usage(&self.usage));
+                sink(StreamEvent::Usage(&self.usage));
                 self.completed = true;
             }
             "response.failed" => {
@@ -123,76 +137,16 @@ impl<'s, 'k> ResponsesStream<'s, 'k> {
                     .to_string();
                 self.failure = Some(ProviderError::Incomplete { reason });
             }
+            "error" => {
+                let ev: Value = serde_json::from_str(ev.data).unwrap_or(Value::Null);
+                self.failure = Some(map_error_event(&ev));
+            }
             _ => {}
         }
         Ok(())
     }
 
-    fn on_item(&mut self, mut item: Value) -> Result<(), ProviderError> {
-        match item["type"].as_str().unwrap_or("") {
-            "message" => {
-                let mut text = String::new();
-                for part in item["content"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
-                    match part["type"].as_str() {
-                        Some("output_text") => text.push_str(part["text"].as_str().unwrap_or("")),
-                        Some("refusal") => text.push_str(part["refusal"].as_str().unwrap_or("")),
-                        _ => {}
-                    }
-                }
-                if !self.text_streamed && !text.is_empty() {
-                    (self.sink)(StreamEvent::TextDelta(&text));
-                }
-                self.text_streamed = false;
-                if !text.is_empty() {
-                    self.blocks.push(Block::Text { text });
-                }
-            }
-            "reasoning" => {
-                let texts: Vec<&str> = item["summary"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(|p| p["text"].as_str()).collect())
-                    .unwrap_or_default();
-                let text = texts.join("\n\n");
-                if !self.thinking_streamed && !text.is_empty() {
-                    (self.sink)(StreamEvent::ThinkingDelta(&text));
-                }
-                self.thinking_streamed = false;
-                self.last_summary_index = None;
-                let signature = item["encrypted_content"].as_str().map(str::to_owned);
-                // Item ids are never sent back with store:false (codex.md §B.5).
-                if let Some(obj) = item.as_object_mut() {
-                    obj.remove("id");
-                    obj.remove("status");
-                }
-                self.blocks.push(Block::Thinking(Thinking {
-                    text,
-                    signature,
-                    source: Some("codex".into()),
-                    replay: Some(item),
-                }));
-            }
-            "function_call" => {
-                let field = |k: &str| item[k].as_str().map(str::to_owned);
-                let (Some(id), Some(name)) = (field("call_id"), field("name")) else {
-                    return Err(ProviderError::Protocol {
-                        detail: "function_call item without call_id or name".into(),
-                    });
-                };
-                let call = ToolCall {
-                    id,
-                    name,
-                    arguments: field("arguments").unwrap_or_default(),
-                };
-                (self.sink)(StreamEvent::ToolCall(&call));
-                self.blocks.push(Block::ToolCall(call));
-            }
-            // Built-in tools we never offer (web search, …): nothing to record.
-            _ => {}
-        }
-        Ok(())
-    }
-
-    pub(super) fn finish(self) -> Result<Completion, ProviderError> {
+    fn finish(self) -> Result<Completion, ProviderError> {
         if let Some(f) = self.failure {
             return Err(f);
         }
@@ -203,6 +157,8 @@ impl<'s, 'k> ResponsesStream<'s, 'k> {
         }
         let stop = if self.blocks.iter().any(|b| matches!(b, Block::ToolCall(_))) {
             StopReason::ToolUse
+        } else if self.refused {
+            StopReason::Refusal
         } else {
             StopReason::EndTurn
         };
@@ -218,21 +174,126 @@ impl<'s, 'k> ResponsesStream<'s, 'k> {
     }
 }
 
+/// The head of a `response.output_item.added` item: enough to announce a tool call.
+#[derive(Deserialize)]
+struct AddedItem<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: Cow<'a, str>,
+    #[serde(borrow, default)]
+    call_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+}
+
+impl ResponsesStream {
+    fn on_item(&mut self, mut item: Value, sink: &mut EventSink<'_>) -> Result<(), ProviderError> {
+        match item["type"].as_str().unwrap_or("") {
+            "message" => {
+                let mut text = String::new();
+                for part in item["content"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                    match part["type"].as_str() {
+                        Some("output_text") => text.push_str(part["text"].as_str().unwrap_or("")),
+                        Some("refusal") => {
+                            self.refused = true;
+                            text.push_str(part["refusal"].as_str().unwrap_or(""));
+                        }
+                        _ => {}
+                    }
+                }
+                if !self.text_streamed && !text.is_empty() {
+                    sink(StreamEvent::TextDelta(&text));
+                }
+                self.text_streamed = false;
+                if !text.is_empty() {
+                    let phase = item["phase"].as_str().map(str::to_owned);
+                    self.blocks.push(Block::Text { text, phase });
+                }
+            }
+            "reasoning" => {
+                let texts: Vec<&str> = item["summary"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|p| p["text"].as_str()).collect())
+                    .unwrap_or_default();
+                let text = texts.join("\n\n");
+                let raw: Vec<&str> = item["content"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter(|p| p["type"] == "reasoning_text")
+                            .filter_map(|p| p["text"].as_str())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let raw = (!raw.is_empty()).then(|| raw.join("\n\n"));
+                if !self.thinking_streamed && !text.is_empty() {
+                    sink(StreamEvent::ThinkingDelta(&text));
+                }
+                if !self.raw_streamed
+                    && let Some(r) = &raw
+                {
+                    sink(StreamEvent::RawThinkingDelta(r));
+                }
+                self.thinking_streamed = false;
+                self.raw_streamed = false;
+                self.last_summary_index = None;
+                let signature = item["encrypted_content"].as_str().map(str::to_owned);
+                // Item ids are never sent back with store:false (codex.md §B.5).
+                if let Some(obj) = item.as_object_mut() {
+                    obj.remove("id");
+                    obj.remove("status");
+                }
+                self.blocks.push(Block::Thinking(Thinking {
+                    text,
+                    raw,
+                    signature,
+                    source: Some(ProviderId::Codex),
+                    replay: Some(item),
+                }));
+            }
+            ty @ ("function_call" | "custom_tool_call") => {
+                let field = |k: &str| item[k].as_str().map(str::to_owned);
+                let (Some(id), Some(name)) = (field("call_id"), field("name")) else {
+                    return Err(ProviderError::Protocol {
+                        detail: format!("{ty} item without call_id or name"),
+                    });
+                };
+                let (kind, arguments) = if ty == "custom_tool_call" {
+                    (CallKind::Custom, field("input"))
+                } else {
+                    (CallKind::Function, field("arguments"))
+                };
+                let call = ToolCall {
+                    id,
+                    name,
+                    arguments: arguments.unwrap_or_default(),
+                    signature: None,
+                    kind,
+                };
+                sink(StreamEvent::ToolCall(&call));
+                self.blocks.push(Block::ToolCall(call));
+            }
+            // Built-in tools we never offer (web search, …): nothing to record.
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
 /// Decode a whole Responses SSE body given as chunks (benchmarks, fuzzing, offline replay):
 /// exactly the path a live stream takes, minus the socket.
 pub fn decode_body<'c>(
     chunks: impl IntoIterator<Item = &'c [u8]>,
     sink: &mut EventSink<'_>,
 ) -> Result<Completion, ProviderError> {
-    let mut state = ResponsesStream::new(sink);
+    let mut state = ResponsesStream::default();
     let mut decoder = SseDecoder::new();
     for chunk in chunks {
-        decoder.feed(chunk, |ev| state.on_event(ev))?;
+        decoder.feed(chunk, |ev| state.on_event(ev, sink))?;
         if state.finished() {
             break;
         }
     }
-    decoder.finish(|ev| state.on_event(ev))?;
+    decoder.finish(|ev| state.on_event(ev, sink))?;
     state.finish()
 }
 
@@ -246,3 +307,7 @@ fn usage_of(u: &Value) -> Usage {
         reasoning_tokens: n(&u["output_tokens_details"]["reasoning_tokens"]),
     }
 }
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;

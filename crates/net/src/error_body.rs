@@ -1,0 +1,144 @@
+//! The one parser of HTTP error bodies, whatever the back-end (docs/providers.md, "Errors"):
+//!
+//! - OpenAI / Codex: `{"error":{"message","type","code","param"}}`
+//! - Anthropic: `{"type":"error","error":{"type","message"}}`
+//! - Gemini: `{"error":{"code":400,"message","status":"INVALID_ARGUMENT"}}`
+//! - OAuth (RFC 6749): `{"error":"invalid_grant","error_description":"…"}`
+//! - FastAPI-style: `{"detail":"…"}`; or any text (HTML from a proxy, plain words)
+//!
+//! Wires decide what a status means; this only says what the body says.
+
+use serde_json::Value;
+
+/// Bodies are read at most this far for messages (a proxy's HTML page can be large).
+pub const MAX_ERROR_BODY: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ErrorBody {
+    /// A human-readable message: the body's own, else a one-line excerpt of the body.
+    pub message: String,
+    /// The machine-readable code (`error.code`, an OAuth `error`, or top-level `code`) when it
+    /// is a string.
+    pub code: Option<String>,
+    /// The error's kind (`error.type`, or Gemini's `error.status`).
+    pub kind: Option<String>,
+    /// The body as JSON (`Null` when it is not JSON), for wire-specific fields.
+    pub json: Value,
+}
+
+impl ErrorBody {
+    pub fn parse(body: &[u8]) -> ErrorBody {
+        let body = &body[..body.len().min(MAX_ERROR_BODY)];
+        let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let err = &json["error"];
+        let s = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+        let code = s(&err["code"])
+            .or_else(|| s(err))
+            .or_else(|| s(&json["code"]));
+        let kind = s(&err["type"]).or_else(|| s(&err["status"]));
+        let message = s(&json["error_description"])
+            .or_else(|| s(&err["message"]))
+            .or_else(|| s(&json["detail"]))
+            .or_else(|| s(&json["message"]))
+            .or_else(|| code.clone())
+            .unwrap_or_else(|| snippet(body));
+        ErrorBody {
+            message,
+            code,
+            kind,
+            json,
+        }
+    }
+
+    /// Whether the code or the kind is `name`.
+    pub fn is(&self, name: &str) -> bool {
+        self.code.as_deref() == Some(name) || self.kind.as_deref() == Some(name)
+    }
+}
+
+/// A short, single-line excerpt of a body for error messages.
+pub fn snippet(body: &[u8]) -> String {
+    let body = &body[..body.len().min(MAX_ERROR_BODY)];
+    let s = String::from_utf8_lossy(body);
+    let mut out = String::new();
+    let mut count = 0;
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+            count += 1;
+        }
+        for c in word.chars() {
+            if count == 200 {
+                out.push('…');
+                return out;
+            }
+            out.push(c);
+            count += 1;
+        }
+    }
+    if out.is_empty() {
+        return "empty body".into();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> ErrorBody {
+        ErrorBody::parse(&serde_json::to_vec(&v).unwrap())
+    }
+
+    #[test]
+    fn every_backend_shape() {
+        let openai = parse(
+            json!({"error":{"message":"bad model","type":"invalid_request_error","code":"model_not_found"}}),
+        );
+        assert_eq!(openai.message, "bad model");
+        assert_eq!(openai.code.as_deref(), Some("model_not_found"));
+        assert_eq!(openai.kind.as_deref(), Some("invalid_request_error"));
+
+        let anthropic = parse(
+            json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}),
+        );
+        assert_eq!(anthropic.message, "Overloaded");
+        assert!(anthropic.is("overloaded_error"));
+        assert_eq!(anthropic.code, None);
+
+        let gemini = parse(
+            json!({"error":{"code":429,"message":"Resource exhausted","status":"RESOURCE_EXHAUSTED"}}),
+        );
+        assert_eq!(gemini.message, "Resource exhausted");
+        assert_eq!(
+            gemini.code, None,
+            "a numeric code is the status, not a name"
+        );
+        assert!(gemini.is("RESOURCE_EXHAUSTED"));
+
+        let oauth = parse(json!({"error":"invalid_grant","error_description":"Code expired"}));
+        assert_eq!(oauth.message, "Code expired");
+        assert!(oauth.is("invalid_grant"));
+
+        let bare = parse(json!({"error":"authorization_pending"}));
+        assert_eq!(bare.message, "authorization_pending");
+
+        assert_eq!(
+            parse(json!({"detail":"Unauthorized"})).message,
+            "Unauthorized"
+        );
+    }
+
+    #[test]
+    fn text_bodies_become_one_bounded_line() {
+        let e = ErrorBody::parse(b"<html>\n  <body>Bad   gateway</body>\n</html>");
+        assert_eq!(e.message, "<html> <body>Bad gateway</body> </html>");
+        assert_eq!(e.json, Value::Null);
+        assert_eq!(ErrorBody::parse(b"").message, "empty body");
+        let long = "x".repeat(1000);
+        let m = snippet(long.as_bytes());
+        assert_eq!(m.chars().count(), 201);
+        assert!(m.ends_with('…'));
+    }
+}

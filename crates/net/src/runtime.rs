@@ -1,0 +1,433 @@
+//! The provider runtime: everything a model call does that does not depend on the wire format
+//! (docs/architecture.md, "The provider runtime"). A [`Wire`] builds its request, maps its
+//! error bodies and runs its stream state machine; [`Runtime::stream`] owns the rest —
+//! send → status → error body → retry (request and stream budgets, `Retry-After` and "try
+//! again in Ns") → `Retry` events → idle timeout → traffic log → one 401 recovery through the
+//! [`Credentials`]. [`HttpProvider`] puts the two together as a [`Provider`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use reqwest::header::HeaderMap;
+
+use crate::ProviderId;
+use crate::auth::{Credential, Credentials};
+use crate::error::ProviderError;
+use crate::event::{Completion, EventSink, StreamEvent};
+use crate::http::{ClientIdentity, RetryPolicy, SharedTrafficLog, TrafficLog, redacted_headers};
+use crate::model::Request;
+use crate::providers::{Capabilities, ModelInfo, Provider};
+use crate::sse::{SseDecoder, SseEvent};
+
+/// A server-requested delay longer than this is not waited out: the error is reported.
+pub const MAX_SERVER_DELAY: Duration = Duration::from_secs(120);
+
+/// An answer that is not a stream (error bodies, catalogs) is read at most this far.
+pub const MAX_REPLY_BODY: usize = 8 * 1024 * 1024;
+
+/// One model call as a wire sends it; the runtime re-sends it unchanged on a retry, with fresh
+/// credentials.
+pub struct WireRequest {
+    pub url: String,
+    /// The wire's headers (not the credentials: the runtime adds those per attempt).
+    pub headers: HeaderMap,
+    /// The JSON body, for the traffic log (people read it).
+    pub json: Bytes,
+    /// The bytes sent (`json`, or a compressed form of it).
+    pub body: Bytes,
+}
+
+/// A wire format: request building, error mapping, and the stream state machine. Adding a
+/// provider on HTTP is one file implementing this (docs/architecture.md).
+#[async_trait]
+pub trait Wire: Send + Sync + 'static {
+    type Stream: WireStream;
+
+    fn id(&self) -> ProviderId;
+
+    fn capabilities(&self) -> Capabilities;
+
+    /// Context window of `model` in tokens, when known.
+    fn context_window(&self, model: &str) -> Option<u64>;
+
+    /// Work a call needs before its request can be built (a catalog lookup); once per call.
+    async fn prepare(&self, _rt: &Runtime, _req: &Request<'_>) {}
+
+    /// The request for one model call.
+    fn build(&self, req: &Request<'_>) -> Result<WireRequest, ProviderError>;
+
+    /// Headers that may change between attempts of the same call (Codex's turn state).
+    fn attempt_headers(&self, _req: &Request<'_>, _headers: &mut HeaderMap) {}
+
+    /// Every response's status and headers, before its body (rate limits, turn state).
+    fn on_response(
+        &self,
+        _req: &Request<'_>,
+        _status: u16,
+        _headers: &HeaderMap,
+        _sink: &mut EventSink<'_>,
+    ) {
+    }
+
+    /// A non-2xx answer (other than the 401 the runtime recovers from) as a typed error.
+    fn map_error(&self, status: u16, headers: &HeaderMap, body: &[u8], url: &str) -> ProviderError;
+
+    /// A fresh state machine for one response stream.
+    fn stream(&self, req: &Request<'_>) -> Self::Stream;
+
+    /// The models the provider offers (its live catalog when it has one).
+    async fn list_models(&self, _rt: &Runtime) -> Result<Vec<ModelInfo>, ProviderError> {
+        Ok(crate::models::known_models(self.id())
+            .iter()
+            .map(|id| ModelInfo {
+                id: (*id).to_string(),
+                display_name: None,
+            })
+            .collect())
+    }
+}
+
+/// One response stream: SSE events in, stream events out, the authoritative message at the end.
+pub trait WireStream: Send {
+    fn on_event(&mut self, ev: SseEvent<'_>, sink: &mut EventSink<'_>)
+    -> Result<(), ProviderError>;
+
+    /// The wire's terminal event arrived: stop reading even if the socket stays open.
+    fn finished(&self) -> bool;
+
+    /// The stream ended (terminal event or end of body): the completion or why it failed.
+    fn finish(self) -> Result<Completion, ProviderError>;
+}
+
+/// What every HTTP provider shares, read from the configuration once.
+pub struct Runtime {
+    pub http: reqwest::Client,
+    pub identity: ClientIdentity,
+    pub retry: RetryPolicy,
+    pub idle_timeout: Duration,
+    pub traffic: SharedTrafficLog,
+    pub credentials: Arc<dyn Credentials>,
+    pub provider: ProviderId,
+}
+
+enum Failure {
+    /// HTTP 401: recover the credentials once.
+    Unauthorized(String),
+    Failed(ProviderError),
+}
+
+impl Runtime {
+    /// Run one model call to completion, retrying what may succeed on a second try.
+    pub async fn stream<W: Wire>(
+        &self,
+        wire: &W,
+        req: &Request<'_>,
+        sink: &mut EventSink<'_>,
+    ) -> Result<Completion, ProviderError> {
+        wire.prepare(self, req).await;
+        let wreq = wire.build(req)?;
+        let policy = self.retry;
+        let mut cred = self.credentials.current().await?;
+        let mut recovered = false;
+        let (mut request_retries, mut stream_retries) = (0u32, 0u32);
+        loop {
+            let err = match self.attempt(wire, req, &wreq, &cred, sink).await {
+                Ok(c) => return Ok(c),
+                Err(Failure::Unauthorized(detail)) => {
+                    if recovered {
+                        return Err(self.credentials.rejected(detail).into());
+                    }
+                    recovered = true;
+                    cred = self.credentials.recover(&cred, &detail).await?;
+                    continue;
+                }
+                Err(Failure::Failed(e)) => e,
+            };
+            let Some((n, max, delay)) =
+                retry_plan(&err, &policy, &mut request_retries, &mut stream_retries)
+            else {
+                return Err(err);
+            };
+            let reason = err.to_string();
+            sink(StreamEvent::Retry {
+                attempt: n,
+                max,
+                delay,
+                reason: &reason,
+            });
+            tokio::time::sleep(delay).await;
+            // A long wait may have brought the credential close to expiry.
+            cred = self.credentials.current().await?;
+        }
+    }
+
+    /// One HTTP request and its stream.
+    async fn attempt<W: Wire>(
+        &self,
+        wire: &W,
+        req: &Request<'_>,
+        wreq: &WireRequest,
+        cred: &Credential,
+        sink: &mut EventSink<'_>,
+    ) -> Result<Completion, Failure> {
+        let idle = self.idle_timeout;
+        let mut headers = wreq.headers.clone();
+        cred.apply(&mut headers);
+        wire.attempt_headers(req, &mut headers);
+        let request = self
+            .http
+            .post(&wreq.url)
+            .headers(headers)
+            .body(wreq.body.clone())
+            .build()
+            .map_err(|e| {
+                Failure::Failed(ProviderError::Config(format!(
+                    "cannot build the request to {}: {e}",
+                    wreq.url
+                )))
+            })?;
+        let log = Log::request(&self.traffic, "POST", &request, &wreq.json);
+
+        let resp = match tokio::time::timeout(idle, self.http.execute(request)).await {
+            Err(_) => {
+                log.end(Some("idle timeout before headers"));
+                return Err(Failure::Failed(ProviderError::IdleTimeout { after: idle }));
+            }
+            Ok(Err(e)) => {
+                let message = crate::error_chain(&e);
+                log.end(Some(&message));
+                return Err(Failure::Failed(self.network_error(&wreq.url, message)));
+            }
+            Ok(Ok(r)) => r,
+        };
+        let status = resp.status().as_u16();
+        log.head(status, resp.headers());
+        wire.on_response(req, status, resp.headers(), sink);
+        if !(200..300).contains(&status) {
+            let headers = resp.headers().clone();
+            let body = read_bounded(resp, MAX_REPLY_BODY, idle).await;
+            log.chunk(&body);
+            log.end(None);
+            if status == 401 {
+                return Err(Failure::Unauthorized(format!(
+                    "HTTP 401: {}",
+                    crate::error_body::ErrorBody::parse(&body).message
+                )));
+            }
+            return Err(Failure::Failed(
+                wire.map_error(status, &headers, &body, &wreq.url),
+            ));
+        }
+
+        let mut decoder = SseDecoder::new();
+        let mut state = wire.stream(req);
+        let mut body = resp.bytes_stream();
+        let outcome: Result<(), ProviderError> = loop {
+            match tokio::time::timeout(idle, body.next()).await {
+                Err(_) => break Err(ProviderError::IdleTimeout { after: idle }),
+                Ok(None) => break decoder.finish(|ev| state.on_event(ev, sink)),
+                Ok(Some(Err(e))) => {
+                    break Err(ProviderError::StreamTruncated {
+                        detail: crate::error_chain(&e),
+                    });
+                }
+                Ok(Some(Ok(chunk))) => {
+                    log.chunk(&chunk);
+                    if let Err(e) = decoder.feed(&chunk, |ev| state.on_event(ev, sink)) {
+                        break Err(e);
+                    }
+                    if state.finished() {
+                        break Ok(());
+                    }
+                }
+            }
+        };
+        let result = outcome.and_then(|()| state.finish());
+        log.end(result.as_ref().err().map(|e| e.to_string()).as_deref());
+        result.map_err(Failure::Failed)
+    }
+
+    /// `GET url` with the credentials: one attempt, one 401 recovery, a bounded body
+    /// (catalogs). Errors go through the wire's mapping.
+    pub async fn get<W: Wire>(
+        &self,
+        wire: &W,
+        url: &str,
+        headers: HeaderMap,
+    ) -> Result<Bytes, ProviderError> {
+        let mut cred = self.credentials.current().await?;
+        let mut recovered = false;
+        loop {
+            let mut h = headers.clone();
+            cred.apply(&mut h);
+            let resp = self
+                .http
+                .get(url)
+                .headers(h)
+                .timeout(Duration::from_secs(20))
+                .send()
+                .await
+                .map_err(|e| self.network_error(url, crate::error_chain(&e)))?;
+            let status = resp.status().as_u16();
+            let resp_headers = resp.headers().clone();
+            let body = read_bounded(resp, MAX_REPLY_BODY, self.idle_timeout).await;
+            match status {
+                200..=299 => return Ok(body),
+                401 if !recovered => {
+                    recovered = true;
+                    let detail = crate::error_body::ErrorBody::parse(&body).message;
+                    cred = self
+                        .credentials
+                        .recover(&cred, &format!("HTTP 401: {detail}"))
+                        .await?;
+                }
+                401 => {
+                    let detail = crate::error_body::ErrorBody::parse(&body).message;
+                    return Err(self
+                        .credentials
+                        .rejected(format!("HTTP 401: {detail}"))
+                        .into());
+                }
+                _ => return Err(wire.map_error(status, &resp_headers, &body, url)),
+            }
+        }
+    }
+
+    fn network_error(&self, url: &str, message: String) -> ProviderError {
+        ProviderError::Network {
+            provider: self.provider,
+            url: url.to_string(),
+            message,
+        }
+    }
+}
+
+/// Whether and when to retry `err`: `(attempt, budget, delay)`, counting it against the
+/// request or the stream budget. `None`: report it.
+fn retry_plan(
+    err: &ProviderError,
+    policy: &RetryPolicy,
+    request_retries: &mut u32,
+    stream_retries: &mut u32,
+) -> Option<(u32, u32, Duration)> {
+    if !err.is_retryable() {
+        return None;
+    }
+    let (n, max) = if err.is_stream_error() {
+        *stream_retries += 1;
+        (*stream_retries, policy.stream_max_retries)
+    } else {
+        *request_retries += 1;
+        (*request_retries, policy.request_max_retries)
+    };
+    if n > max {
+        return None;
+    }
+    let delay = match err.retry_after() {
+        Some(d) if d > MAX_SERVER_DELAY => return None,
+        Some(d) => d,
+        None => policy.backoff(n),
+    };
+    Some((n, max, delay))
+}
+
+/// A body read to its end or to `cap` bytes, whichever comes first; what could not be read
+/// (timeout, broken connection) is left out — the status already says what happened.
+pub async fn read_bounded(resp: reqwest::Response, cap: usize, idle: Duration) -> Bytes {
+    let mut out = Vec::new();
+    let mut body = resp.bytes_stream();
+    while out.len() < cap {
+        match tokio::time::timeout(idle, body.next()).await {
+            Ok(Some(Ok(chunk))) => {
+                let take = chunk.len().min(cap - out.len());
+                out.extend_from_slice(&chunk[..take]);
+            }
+            _ => break,
+        }
+    }
+    Bytes::from(out)
+}
+
+/// The traffic log of one request (a no-op without a log).
+struct Log<'a> {
+    log: Option<(&'a dyn TrafficLog, u64)>,
+}
+
+impl<'a> Log<'a> {
+    fn request(
+        traffic: &'a SharedTrafficLog,
+        method: &str,
+        request: &reqwest::Request,
+        json: &[u8],
+    ) -> Log<'a> {
+        Log {
+            log: traffic.as_deref().map(|t| {
+                let id = t.request(
+                    method,
+                    request.url().as_str(),
+                    &redacted_headers(request.headers()),
+                    json,
+                );
+                (t, id)
+            }),
+        }
+    }
+
+    fn head(&self, status: u16, headers: &HeaderMap) {
+        if let Some((t, id)) = self.log {
+            t.response_head(id, status, &redacted_headers(headers));
+        }
+    }
+
+    fn chunk(&self, chunk: &[u8]) {
+        if let Some((t, id)) = self.log {
+            t.response_chunk(id, chunk);
+        }
+    }
+
+    fn end(&self, error: Option<&str>) {
+        if let Some((t, id)) = self.log {
+            t.response_end(id, error);
+        }
+    }
+}
+
+/// A [`Wire`] on the [`Runtime`]: a whole HTTP provider.
+pub struct HttpProvider<W: Wire> {
+    pub wire: W,
+    pub runtime: Runtime,
+}
+
+#[async_trait]
+impl<W: Wire> Provider for HttpProvider<W> {
+    fn id(&self) -> ProviderId {
+        self.wire.id()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.wire.capabilities()
+    }
+
+    fn context_window(&self, model: &str) -> Option<u64> {
+        self.wire.context_window(model)
+    }
+
+    async fn stream(
+        &self,
+        req: &Request<'_>,
+        sink: &mut EventSink<'_>,
+    ) -> Result<Completion, ProviderError> {
+        self.runtime.stream(&self.wire, req, sink).await
+    }
+
+    async fn list_models(&self) -> Result<Vec<ModelInfo>, ProviderError> {
+        self.wire.list_models(&self.runtime).await
+    }
+}
+
+#[cfg(test)]
+#[path = "runtime_tests.rs"]
+mod tests;
