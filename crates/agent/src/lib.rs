@@ -3,6 +3,7 @@
 
 mod agent;
 pub mod approval;
+pub mod channel;
 pub mod compact;
 pub mod event;
 pub mod functions;
