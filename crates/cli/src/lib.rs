@@ -151,12 +151,18 @@ pub fn install_panic_hook() {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!(
-            "error: internal error: {}{at}; this is a bug, please report it",
-            one_line(&what)
-        );
+        eprintln!("{}", internal_error_line(&what, &at));
         std::process::exit(1);
     }));
+}
+
+/// The one line the panic hook prints for a panic with message `what` at `at` (" at file:line"
+/// or empty). Public so that tests can recognise a panic by the hook's own words.
+pub fn internal_error_line(what: &str, at: &str) -> String {
+    format!(
+        "error: internal error: {}{at}; this is a bug, please report it",
+        one_line(what)
+    )
 }
 
 /// Collapse a message onto one line (newlines become "; ").

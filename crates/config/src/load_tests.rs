@@ -468,7 +468,7 @@ fn a_project_cannot_trust_itself() {
 }
 
 #[test]
-fn trust_from_env_override_and_tilde_entries() {
+fn trust_from_env_override_tilde_and_symlinked_entries() {
     let fx = Fx::new();
     fx.write("repo/scorpiox-env.txt", "ROUTER_URL=http://proj\n");
     let mut o = fx.opts();
@@ -480,7 +480,17 @@ fn trust_from_env_override_and_tilde_entries() {
         load(&o).unwrap().get("ROUTER_URL"),
         Some("http://127.0.0.1:8790")
     );
-    // `~` entries, and a symlinked path, both match
+    // a symlink to the project in the list matches (entries are compared canonically)
+    let link = fx.root.join("link-to-repo");
+    std::os::unix::fs::symlink(&fx.repo, &link).unwrap();
+    let mut o = fx.opts();
+    o.overrides = ov(&[("TRUSTED_PROJECTS", link.to_str().unwrap())]);
+    assert_eq!(load(&o).unwrap().get("ROUTER_URL"), Some("http://proj"));
+    // and so does the project's own path when sx runs in it through the symlink
+    o.cwd = link;
+    o.overrides = ov(&[("TRUSTED_PROJECTS", fx.repo.to_str().unwrap())]);
+    assert_eq!(load(&o).unwrap().get("ROUTER_URL"), Some("http://proj"));
+    // `~` entries match
     let mut o = fx.opts();
     let inside_home = fx.home.join("proj");
     std::fs::create_dir_all(inside_home.join(".git")).unwrap();

@@ -163,13 +163,22 @@ impl Sshd {
 
     /// The host key's `SHA256:…` fingerprint, as `ssh-keygen -l` shows it.
     pub fn host_key_fingerprint(&self) -> String {
-        let out = run(Command::new("ssh-keygen")
-            .args(["-l", "-E", "sha256", "-f"])
-            .arg(self.host_key_path().with_extension("pub")));
-        out.split_whitespace()
-            .nth(1)
-            .expect("ssh-keygen -l output")
-            .to_string()
+        fingerprint(&self.host_key_path().with_extension("pub"))
+    }
+
+    /// Let `key` (a public key file, `….pub`) log in as `user` too, besides the keys already
+    /// authorised ([`KEY_USER`]'s own).
+    pub fn authorize_key(&self, user: &str, key: &Path) {
+        let public = fs::read_to_string(key).expect("public key");
+        let path = self.dir.path().join("authorized_keys").join(user);
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .expect("authorized_keys");
+        f.write_all(public.as_bytes())
+            .expect("write authorized_keys");
+        chmod(&path, 0o644);
     }
 
     /// [`KEY_USER`]'s private key (OpenSSH format, no passphrase).
@@ -431,6 +440,18 @@ pub fn keygen(path: &Path, passphrase: Option<&str>) {
             "-f",
         ])
         .arg(path));
+}
+
+/// A key's `SHA256:…` fingerprint (of a private or public key file), as `ssh-keygen -l`
+/// shows it and sshd logs it.
+pub fn fingerprint(key: &Path) -> String {
+    let out = run(Command::new("ssh-keygen")
+        .args(["-l", "-E", "sha256", "-f"])
+        .arg(key));
+    out.split_whitespace()
+        .nth(1)
+        .expect("ssh-keygen -l output")
+        .to_string()
 }
 
 fn run(cmd: &mut Command) -> String {

@@ -16,15 +16,32 @@ async fn bash(ctx: &ToolContext, input: Value) -> ToolOutput {
     Bash.run(input, ctx).await
 }
 
-/// Whether a process still runs (a zombie waiting for a reaper counts as gone).
+const PROC: &str = "/proc";
+
+/// Whether a process still runs (a zombie waiting for a reaper counts as gone), from
+/// `/proc/<pid>/stat`. Only a missing entry means gone: without /proc (not Linux) or when the
+/// entry cannot be read, the test fails rather than finding every process gone.
 fn running(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => false,
+    assert!(
+        Path::new(PROC).join("self/stat").is_file(),
+        "these tests read {PROC}/<pid>/stat (Linux only)"
+    );
+    match std::fs::read_to_string(format!("{PROC}/{pid}/stat")) {
+        // ESRCH: the process was reaped between opening and reading.
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                || e.raw_os_error() == Some(nix::libc::ESRCH) =>
+        {
+            false
+        }
+        Err(e) => panic!("cannot read {PROC}/{pid}/stat: {e}"),
         Ok(stat) => {
-            stat.rsplit(')')
-                .next()
-                .and_then(|s| s.trim_start().chars().next())
-                != Some('Z')
+            // "pid (comm) state …"; comm may hold spaces and parentheses.
+            let state = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.trim_start().chars().next())
+                .unwrap_or_else(|| panic!("unexpected {PROC}/{pid}/stat: {stat:?}"));
+            state != 'Z'
         }
     }
 }

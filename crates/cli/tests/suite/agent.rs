@@ -1,18 +1,18 @@
 //! The agent end to end: scripted model turns from the mock backend drive the real `sx`
 //! binary through tools, approvals, functions, images, cancellation, sessions and compaction.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use sx_testkit::auth::AuthJson;
 use sx_testkit::{CODEX_RESPONSES_PATH, Chunk, MockResponse, Recorded, fixture, responses, sse};
 
-use super::common::{Env, error_line, json_lines, read_json, stderr_of};
+use super::common::{Env, assert_no_panic, error_line, json_lines, read_json, stderr_of};
 
 fn call(env: &Env, call_id: &str, name: &str, args: Value) {
     let events = responses::function_call_turn(call_id, name, &args.to_string());
@@ -571,16 +571,62 @@ fn a_planted_secret_never_reaches_traffic_or_the_transcript() {
     assert!(req.contains("\"authorization\": \"***\""), "{req}");
 }
 
+/// The processes of process group `pgid` that still run (zombies count as gone), from /proc:
+/// without a readable /proc (not Linux) the test fails rather than finding nothing.
+fn live_processes_of_group(pgid: i32) -> Vec<i32> {
+    let entries = std::fs::read_dir("/proc").expect("this test reads /proc (Linux only)");
+    assert!(
+        Path::new("/proc/self/stat").is_file(),
+        "no /proc/self/stat: this test needs Linux's /proc"
+    );
+    let mut live = Vec::new();
+    for entry in entries {
+        let entry = entry.unwrap();
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        // A process that ended since the directory was listed has no stat any more.
+        let stat = match std::fs::read_to_string(entry.path().join("stat")) {
+            Ok(stat) => stat,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    || e.raw_os_error() == Some(nix::libc::ESRCH) =>
+            {
+                continue;
+            }
+            Err(e) => panic!("cannot read /proc/{pid}/stat: {e}"),
+        };
+        // "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
+        let mut fields = stat
+            .rsplit_once(')')
+            .expect("/proc stat")
+            .1
+            .split_whitespace();
+        let state = fields.next().expect("state");
+        let pgrp: i32 = fields.nth(1).expect("pgrp").parse().expect("pgrp");
+        if pgrp == pgid && state != "Z" {
+            live.push(pid);
+        }
+    }
+    live
+}
+
 #[test]
 fn cancelling_mid_tool_kills_the_command_and_keeps_the_pairing() {
     let env = Env::new();
     env.login(AuthJson::new());
-    let marker = env.proj.join("still-running");
+    // The command records its own pid (its process group: sx starts each in a new group),
+    // written whole (rename) so that it is never read half-written. `sleep` is not the last
+    // command, so the shell forks it: a child that killing the shell alone would leave behind.
+    let pid_file = env.proj.join("command.pid");
     call(
         &env,
         "slow",
         "bash",
-        json!({"command": format!("sleep 30; touch {}", marker.display())}),
+        json!({"command": format!(
+            "echo $$ > {p}.tmp && mv {p}.tmp {p}; sleep 300; exit 0",
+            p = pid_file.display()
+        )}),
     );
     let mut child = env.sx_std();
     child
@@ -590,7 +636,6 @@ fn cancelling_mid_tool_kills_the_command_and_keeps_the_pairing() {
     let mut child = child.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
-    // Wait until the tool is running, then press Ctrl-C.
     loop {
         let line = lines
             .next()
@@ -600,7 +645,22 @@ fn cancelling_mid_tool_kills_the_command_and_keeps_the_pairing() {
             break;
         }
     }
-    std::thread::sleep(Duration::from_millis(200));
+    // Wait until the command itself runs, then press Ctrl-C.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let pgid: i32 = loop {
+        if let Ok(text) = std::fs::read_to_string(&pid_file) {
+            break text.trim().parse().unwrap();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the command never wrote {}", pid_file.display());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(
+        !live_processes_of_group(pgid).is_empty(),
+        "the command runs before the Ctrl-C"
+    );
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,
@@ -608,7 +668,15 @@ fn cancelling_mid_tool_kills_the_command_and_keeps_the_pairing() {
     .unwrap();
     let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_no_panic(&stderr);
+    assert_eq!(status.code(), Some(130), "{stderr}");
     let done: Value = serde_json::from_str(rest.last().unwrap()).unwrap();
     assert_eq!(done["stop_reason"], "cancelled");
     let conv = read_json(&sessions(&env)[0].join("conversation.json"));
@@ -616,16 +684,22 @@ fn cancelling_mid_tool_kills_the_command_and_keeps_the_pairing() {
     let last = msgs.last().unwrap();
     assert_eq!(last["content"][0]["type"], "tool_result");
     assert_eq!(last["content"][0]["call_id"], "slow");
-    assert!(!marker.exists());
-    std::thread::sleep(Duration::from_millis(100));
-    let ps = std::process::Command::new("ps")
-        .args(["-eo", "args"])
-        .output()
-        .unwrap();
-    assert!(
-        !String::from_utf8_lossy(&ps.stdout).contains(&format!("touch {}", marker.display())),
-        "the command was killed"
-    );
+    // The shell and its `sleep` are gone (SIGKILL is delivered asynchronously: allow a moment).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let live = live_processes_of_group(pgid);
+        if live.is_empty() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pgid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            panic!("the command was not killed: processes {live:?} of its group still run");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 #[test]
@@ -760,8 +834,30 @@ fn stalled_tool_output_does_not_block_a_stalled_stream_test_helper() {
         .args(["-p", "go", "-e", "STREAM_IDLE_TIMEOUT_MS=300"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    let stderr = stderr_of(&out);
+    assert!(out.status.success(), "{stderr}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "late\n");
+    // One retry, and for the stall: not a stream the mock dropped later (a broken idle
+    // timeout would wait for the mock's stall limit, then retry a truncated stream).
+    let retries: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("sx: retrying"))
+        .collect();
+    assert_eq!(retries.len(), 1, "{stderr}");
+    assert!(
+        retries[0].contains("(attempt 1): no data from the server")
+            && retries[0].contains("the connection stalled"),
+        "not an idle timeout: {}",
+        retries[0]
+    );
+    // The tool turn, the stalled stream, and its retry: the same request again.
+    let reqs = env.server.requests_to(PATH);
+    assert_eq!(reqs.len(), 3);
+    assert_eq!(
+        reqs[2].json(),
+        reqs[1].json(),
+        "the retry resends the request"
+    );
 }
 
 #[test]

@@ -1,9 +1,13 @@
 //! Shared set-up for integration tests: a private HOME and project, a mock backend, and the
 //! real binaries run with a clean environment (nothing from the machine leaks in).
+//!
+//! Every run of a binary fails the test when the binary panicked: [`Cmd::output`] checks its
+//! stderr, and tests that spawn a binary themselves pass what it wrote to [`assert_no_panic`].
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
-use assert_cmd::Command;
 use sx_testkit::MockServer;
 use sx_testkit::auth::AuthJson;
 use tempfile::TempDir;
@@ -41,9 +45,9 @@ impl Env {
     }
 
     /// A binary with a clean environment: HOME is ours, cwd is the project.
-    pub fn cmd(&self, bin: &str) -> Command {
-        let mut c = Command::cargo_bin(bin).unwrap();
-        c.env_clear()
+    pub fn cmd(&self, bin: &str) -> Cmd {
+        let mut c = Cmd::cargo_bin(bin);
+        c.0.env_clear()
             .env("HOME", &self.home)
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .current_dir(&self.proj);
@@ -51,13 +55,14 @@ impl Env {
     }
 
     /// `sx` pointed at the mock (backend and OAuth issuer), with fast retries.
-    pub fn sx(&self) -> Command {
+    pub fn sx(&self) -> Cmd {
         let mut c = self.cmd("sx");
         c.args(self.sx_args());
         c
     }
 
-    /// The same as a plain `std::process::Command` (for concurrent children).
+    /// The same as a plain `std::process::Command` (for concurrent children; check what the
+    /// child wrote to stderr with [`assert_no_panic`] or [`stderr_of`]).
     pub fn sx_std(&self) -> std::process::Command {
         let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("sx"));
         c.env_clear()
@@ -94,18 +99,78 @@ pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// The process's stderr, checked to be free of panics and backtraces.
-pub fn stderr_of(out: &std::process::Output) -> String {
+/// The process's stderr, checked to be free of panics.
+pub fn stderr_of(out: &Output) -> String {
     let s = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !s.contains("panicked") && !s.contains("RUST_BACKTRACE"),
-        "panic in stderr: {s}"
-    );
+    assert_no_panic(&s);
     s
 }
 
+/// Fail when a binary's stderr shows a panic: the line of the binaries' panic hook
+/// (`sx_cli::internal_error_line`), or the default hook's words for a panic before it is
+/// installed.
+pub fn assert_no_panic(stderr: &str) {
+    let hook = stderr
+        .lines()
+        .any(|l| l.starts_with("error: internal error: "));
+    assert!(
+        !hook && !stderr.contains("panicked at") && !stderr.contains("RUST_BACKTRACE"),
+        "the binary panicked; its stderr:\n{stderr}"
+    );
+}
+
+/// One of our binaries (`assert_cmd`'s command), whose [`Cmd::output`] fails the test when the
+/// binary panicked. The builder methods are `assert_cmd::Command`'s.
+pub struct Cmd(assert_cmd::Command);
+
+impl Cmd {
+    pub fn cargo_bin(bin: &str) -> Cmd {
+        Cmd(assert_cmd::Command::cargo_bin(bin).unwrap())
+    }
+
+    pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Cmd {
+        self.0.arg(arg);
+        self
+    }
+
+    pub fn args(&mut self, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> &mut Cmd {
+        self.0.args(args);
+        self
+    }
+
+    pub fn env(&mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> &mut Cmd {
+        self.0.env(key, value);
+        self
+    }
+
+    pub fn env_remove(&mut self, key: impl AsRef<OsStr>) -> &mut Cmd {
+        self.0.env_remove(key);
+        self
+    }
+
+    pub fn write_stdin(&mut self, input: impl Into<Vec<u8>>) -> &mut Cmd {
+        self.0.write_stdin(input);
+        self
+    }
+
+    /// Run to the end; the test fails here if the binary panicked.
+    pub fn output(&mut self) -> std::io::Result<Output> {
+        let out = self.0.output()?;
+        assert_no_panic(&String::from_utf8_lossy(&out.stderr));
+        Ok(out)
+    }
+}
+
+#[test]
+fn the_panic_check_knows_the_panic_hooks_line() {
+    let line = sx_cli::internal_error_line("boom", " at crates/cli/src/x.rs:1");
+    let caught = std::panic::catch_unwind(|| assert_no_panic(&format!("sx: a notice\n{line}\n")));
+    assert!(caught.is_err(), "not recognised as a panic: {line}");
+    assert_no_panic("error: HTTP 500: internal error on the server; try again\n");
+}
+
 /// The one `error:` line of a failed run.
-pub fn error_line(out: &std::process::Output) -> String {
+pub fn error_line(out: &Output) -> String {
     let s = stderr_of(out);
     let errors: Vec<&str> = s.lines().filter(|l| l.starts_with("error: ")).collect();
     assert_eq!(

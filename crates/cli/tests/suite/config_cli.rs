@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
+use super::common::Cmd;
 
 struct Fx {
     _tmp: tempfile::TempDir,
@@ -26,8 +26,8 @@ impl Fx {
         }
     }
 
-    fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("scorpiox-config").unwrap();
+    fn cmd(&self) -> Cmd {
+        let mut c = Cmd::cargo_bin("scorpiox-config");
         c.env("HOME", &self.home).env_remove("CODEX_HOME");
         for spec in sx_config::KEYS {
             c.env_remove(spec.name);
@@ -157,6 +157,8 @@ fn verbose_shows_tier_and_path_and_masks_secrets() {
         &fx.user_file(),
         "# mine\nPROVIDER=codex\nOPENAI_API_KEY=sk-secret\n",
     );
+    // a project line too: tiers of different widths before a location
+    fx.write(&fx.project_file(), "MAX_TURNS=7\n");
     let o = fx.run(&["--verbose"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let out = stdout(&o);
@@ -175,21 +177,48 @@ fn verbose_shows_tier_and_path_and_masks_secrets() {
         out.contains("OPENAI_API_KEY=***") && !out.contains("sk-secret"),
         "{out}"
     );
-    // columns are aligned: the tier column starts at the same place on every line
-    let starts: Vec<usize> = out
-        .lines()
-        .map(|l| l.find(" default").or_else(|| l.find(" user ")).unwrap())
-        .collect();
-    let min = starts.iter().min().unwrap();
-    assert!(
-        out.lines()
-            .all(|l| l[..*min].len() == *min && l.as_bytes()[*min] == b' ')
-    );
+    // columns are aligned: the tier column, and the location column where there is one,
+    // start at the same place on every line, after at least two spaces
+    assert_columns_aligned(&out);
     // dump: masked unless --show-secrets
     assert!(stdout(&fx.run(&["--dump"])).contains("OPENAI_API_KEY=***\n"));
     assert!(stdout(&fx.run(&["--dump", "--show-secrets"])).contains("OPENAI_API_KEY=sk-secret\n"));
     // --get prints the real value
     assert_eq!(stdout(&fx.run(&["--get", "OPENAI_API_KEY"])), "sk-secret\n");
+}
+
+/// `KEY=VALUE  tier  [location]` lines (no value holds a space): each column after the first
+/// starts at one column on every line that has it, after at least two spaces.
+fn assert_columns_aligned(out: &str) {
+    let mut starts: [Vec<usize>; 2] = [vec![], vec![]];
+    for line in out.lines() {
+        let mut column = 0;
+        let mut prev = ' ';
+        let mut gap = 0;
+        for (i, c) in line.char_indices() {
+            if c == ' ' {
+                gap += 1;
+            } else {
+                if prev == ' ' && i > 0 {
+                    assert!(gap >= 2, "columns separated by one space: {line:?}");
+                    assert!(column < 2, "more than three columns: {line:?}");
+                    starts[column].push(line[..i].chars().count());
+                    column += 1;
+                }
+                gap = 0;
+            }
+            prev = c;
+        }
+        assert!(column >= 1, "no tier column: {line:?}");
+    }
+    assert_eq!(starts[0].len(), out.lines().count());
+    assert!(!starts[1].is_empty(), "no line with a location:\n{out}");
+    for column in &starts {
+        assert!(
+            column.iter().all(|s| *s == column[0]),
+            "columns not aligned ({column:?}):\n{out}"
+        );
+    }
 }
 
 #[test]
@@ -271,8 +300,14 @@ fn untrusted_project_is_ignored_until_trusted() {
     let o = fx.run(&["--get", "CODEX_BASE_URL"]);
     assert_eq!(stdout(&o), "https://proxy.example\n");
     assert_eq!(stderr(&o), "");
-    // trusting again adds no duplicate
-    fx.run(&["--trust", fx.proj.to_str().unwrap()]);
+    // trusting again (naming the directory) succeeds and adds no duplicate
+    let o = fx.run(&["--trust", fx.proj.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with(&format!("trusted {}", fx.proj.display())),
+        "{}",
+        stdout(&o)
+    );
     assert_eq!(std::fs::read_to_string(fx.user_file()).unwrap(), user);
 }
 

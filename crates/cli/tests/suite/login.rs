@@ -17,14 +17,14 @@ use sx_testkit::{MockResponse, OAUTH_TOKEN_PATH};
 use sxnet::auth::AuthFile;
 use sxnet::auth::oauth::{SCOPE, parse_query, s256};
 
-use super::common::{Env, error_line, read_json, stderr_of};
+use super::common::{Cmd, Env, assert_no_panic, error_line, read_json, stderr_of};
 
 const BIN: &str = "scorpiox-codex-login";
 const USERCODE: &str = "/api/accounts/deviceauth/usercode";
 const DEVICE_TOKEN: &str = "/api/accounts/deviceauth/token";
 const USER_CODE: &str = "WXYZ-9876";
 
-fn login(env: &Env) -> assert_cmd::Command {
+fn login(env: &Env) -> Cmd {
     let mut c = env.cmd(BIN);
     c.args(["-e", &format!("CODEX_AUTH_URL={}", env.server.url())]);
     c
@@ -476,7 +476,7 @@ impl Running {
             self.stderr.push_str(&line);
             self.stderr.push('\n');
         }
-        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        assert_no_panic(&self.stderr);
         (status, stdout, self.stderr)
     }
 }

@@ -6,23 +6,22 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 use sx_testkit::auth::{ACCOUNT_ID, AuthJson, MARKER_CLAIM, jwt_claims};
-use sx_testkit::sshd::{HOST, KEY_USER, PASS_USER, PASSWORD, SshAgent, Sshd};
+use sx_testkit::sshd::{HOST, KEY_USER, PASS_USER, PASSWORD, SshAgent, Sshd, fingerprint, keygen};
 use sx_testkit::{CODEX_RESPONSES_PATH, MockResponse, fixture};
 
-use super::common::{Env, error_line, stderr_of};
+use super::common::{Cmd, Env, error_line, stderr_of};
 
 /// `sx` with the ssh source pointed at `sshd` as `user`, known_hosts in the private HOME.
-fn sx_ssh(env: &Env, sshd: &Sshd, user: &str) -> Command {
+fn sx_ssh(env: &Env, sshd: &Sshd, user: &str) -> Cmd {
     let mut c = env.sx();
     c.args(ssh_args(env, sshd, user));
     c
 }
 
-fn fetchtoken_ssh(env: &Env, sshd: &Sshd, user: &str) -> Command {
+fn fetchtoken_ssh(env: &Env, sshd: &Sshd, user: &str) -> Cmd {
     let mut c = env.cmd("scorpiox-codex-fetchtoken");
     c.args(["--source", "ssh"]).args(ssh_args(env, sshd, user));
     c
@@ -171,10 +170,17 @@ fn the_ssh_agent_is_asked_before_key_files() {
     let env = Env::new();
     let mut sshd = Sshd::start();
     sshd.write_known_hosts(&known_hosts(&env));
+    // Two keys that may both log in: one in the agent, one as ~/.ssh/id_ed25519. Whichever
+    // sx offers first gets in, and sshd logs its fingerprint.
     let agent = SshAgent::start();
-    agent.add(&sshd.key_user_private_key());
-    // The only key file is locked with a passphrase; the agent's key gets in first.
-    sx_testkit::sshd::keygen(&env.home.join(".ssh/id_ed25519"), Some("a passphrase"));
+    let agent_key = sshd.key_user_private_key();
+    agent.add(&agent_key);
+    let file_key = env.home.join(".ssh/id_ed25519");
+    std::fs::create_dir_all(file_key.parent().unwrap()).unwrap();
+    keygen(&file_key, None);
+    sshd.authorize_key(KEY_USER, &file_key.with_extension("pub"));
+    let (agent_print, file_print) = (fingerprint(&agent_key), fingerprint(&file_key));
+    assert_ne!(agent_print, file_print);
     let auth = remote_login("agent");
     sshd.write_codex_auth(KEY_USER, &auth_bytes(&auth));
     text_answer(&env);
@@ -184,6 +190,35 @@ fn the_ssh_agent_is_asked_before_key_files() {
         .output()
         .unwrap();
     assert_answered_with(&env, &sshd, &out, &auth);
+    let log = sshd.log();
+    let accepted: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("Accepted publickey for"))
+        .collect();
+    assert_eq!(accepted.len(), 1, "{log}");
+    assert!(
+        accepted[0].contains(&agent_print),
+        "not the agent's key {agent_print} logged in: {log}"
+    );
+    assert!(
+        !log.contains(&file_print),
+        "the key file was offered before the agent's key: {log}"
+    );
+
+    // Without the agent, the same key file logs in (so it was usable all along).
+    text_answer(&env);
+    let out = sx_ssh(&env, &sshd, KEY_USER)
+        .args(["-p", "say hi"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stderr_of(&out), sshd.log());
+    assert!(
+        sshd.log()
+            .lines()
+            .any(|l| l.contains("Accepted publickey for") && l.contains(&file_print)),
+        "{}",
+        sshd.log()
+    );
 }
 
 #[test]
@@ -371,7 +406,7 @@ fn a_passphrase_protected_key_without_an_agent_is_named() {
     let sshd = Sshd::start();
     sshd.write_known_hosts(&known_hosts(&env));
     let key = env.home.join(".ssh/id_ed25519");
-    sx_testkit::sshd::keygen(&key, Some("a passphrase"));
+    keygen(&key, Some("a passphrase"));
     let out = sx_ssh(&env, &sshd, KEY_USER)
         .args(["-p", "say hi"])
         .output()

@@ -529,11 +529,8 @@ fn concurrent_processes_refresh_once() {
         .collect();
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stderr = stderr_of(&out);
+        assert!(out.status.success(), "{stderr}");
     }
     assert_eq!(env.server.requests_to(OAUTH_TOKEN_PATH).len(), 1);
     assert_eq!(

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sx_testkit::auth::{AuthJson, MARKER_CLAIM, jwt_claims, oauth_error, oauth_refresh_ok};
 use sx_testkit::{CODEX_RESPONSES_PATH, MockResponse, OAUTH_TOKEN_PATH, fixture};
 
-use super::common::{Env, error_line, read_json, stderr_of};
+use super::common::{Env, assert_no_panic, error_line, read_json, stderr_of};
 
 const BIN: &str = "scorpiox-token-server";
 
@@ -171,15 +171,20 @@ impl Server {
         let status = self.child.wait().unwrap();
         self.reader.take().unwrap().join().unwrap();
         let log = self.stderr.lock().unwrap().clone();
+        assert_no_panic(&log);
         (status, log)
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if self.reader.is_some() {
+        if let Some(reader) = self.reader.take() {
             let _ = self.child.kill();
             let _ = self.child.wait();
+            let _ = reader.join();
+            if !std::thread::panicking() {
+                assert_no_panic(&self.stderr.lock().unwrap());
+            }
         }
     }
 }
