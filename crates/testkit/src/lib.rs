@@ -27,7 +27,7 @@ pub mod sse;
 pub mod sshd;
 
 pub use fixtures::{fixture, fixture_json, fixture_str, fixtures_dir};
-pub use server::{Chunk, MockResponse, MockServer, Recorded};
+pub use server::{Chunk, Expect, MISMATCH_STATUS, Mismatch, MockResponse, MockServer, Recorded};
 
 /// Path of the Codex Responses endpoint under [`MockServer::url`] (what
 /// `{codex_base}/responses` resolves to).
