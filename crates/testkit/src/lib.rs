@@ -8,6 +8,12 @@
 //! use sx_testkit::{MockResponse, MockServer, responses, sse};
 //!
 //! let server = MockServer::start();
+//! // Every request to the route must carry this token; a retry must repeat the first body.
+//! server.expect(
+//!     "POST",
+//!     sx_testkit::CODEX_RESPONSES_PATH,
+//!     sx_testkit::Expect::new().bearer("tok").same_body_as_first(),
+//! );
 //! server.enqueue(
 //!     "POST",
 //!     sx_testkit::CODEX_RESPONSES_PATH,
@@ -16,6 +22,7 @@
 //! // … point the client at server.codex_base() and run it …
 //! let reqs = server.requests_to(sx_testkit::CODEX_RESPONSES_PATH);
 //! assert_eq!(reqs[0].header("accept"), Some("text/event-stream"));
+//! server.verify(); // panics naming every request that missed an expectation
 //! ```
 
 pub mod auth;
