@@ -224,79 +224,51 @@ fn a_follow_up_differs_from_the_code_mode_capture_only_as_listed() {
     );
 }
 
-/// The refresh request sx sends, against the capture's request `seq`: every header and
-/// stable value, and the body value for value (the refresh token is ours).
-fn check_refresh(rec: &Recorded, seq: u64) {
+/// Runs `sx -p` logged in with `auth` (its first model request answered 401 when
+/// `unauthorized`) and checks the one refresh it sends against the capture's request `seq`:
+/// the body value for value (the refresh token is ours), every header and stable value.
+fn check_refresh(auth: AuthJson, unauthorized: bool, seq: u64) {
+    let env = Env::new();
+    env.login(auth.refresh_token("rt-mine"));
     let cap = Capture::load_seq("codex-refresh-request.json", seq);
-    compare(rec, &cap).assert_explained(
+    let mut body = cap.body().clone();
+    body["refresh_token"] = json!("rt-mine");
+    env.server
+        .expect("POST", OAUTH_TOKEN_PATH, Expect::new().body_json(body));
+    if unauthorized {
+        env.server.enqueue(
+            "POST",
+            CODEX_RESPONSES_PATH,
+            MockResponse::json(401, fixture_json("codex/http_401.json")),
+        );
+    }
+    env.server.enqueue(
+        "POST",
+        OAUTH_TOKEN_PATH,
+        MockResponse::json(200, oauth_refresh_ok(3600, "fresh", None)),
+    );
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(fixture("codex/text.sse")),
+    );
+    let out = env.sx().args(["-p", "hi"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    env.server.verify();
+    let oauth = env.server.requests_to(OAUTH_TOKEN_PATH);
+    assert_eq!(oauth.len(), 1);
+    compare(&oauth[0], &cap).assert_explained(
         &format!("refresh vs codex-refresh-request.json seq {seq}"),
         &[allow(HeaderValue, "originator", NAMES_ITSELF)],
     );
 }
 
-fn refresh_body(seq: u64, refresh_token: &str) -> serde_json::Value {
-    let mut body = Capture::load_seq("codex-refresh-request.json", seq)
-        .body()
-        .clone();
-    body["refresh_token"] = json!(refresh_token);
-    body
-}
-
 #[test]
 fn a_proactive_refresh_is_the_captured_refresh() {
-    let env = Env::new();
-    env.login(AuthJson::new().expires_in(-60).refresh_token("rt-mine"));
-    env.server.expect(
-        "POST",
-        OAUTH_TOKEN_PATH,
-        Expect::new().body_json(refresh_body(1, "rt-mine")),
-    );
-    env.server.enqueue(
-        "POST",
-        OAUTH_TOKEN_PATH,
-        MockResponse::json(200, oauth_refresh_ok(3600, "fresh", None)),
-    );
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::sse(fixture("codex/text.sse")),
-    );
-    let out = env.sx().args(["-p", "hi"]).output().unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    env.server.verify();
-    let oauth = env.server.requests_to(OAUTH_TOKEN_PATH);
-    assert_eq!(oauth.len(), 1);
-    check_refresh(&oauth[0], 1);
+    check_refresh(AuthJson::new().expires_in(-60), false, 1);
 }
 
 #[test]
 fn an_unauthorized_recovery_refresh_is_the_captured_refresh() {
-    let env = Env::new();
-    env.login(AuthJson::new().refresh_token("rt-mine"));
-    env.server.expect(
-        "POST",
-        OAUTH_TOKEN_PATH,
-        Expect::new().body_json(refresh_body(16, "rt-mine")),
-    );
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::json(401, fixture_json("codex/http_401.json")),
-    );
-    env.server.enqueue(
-        "POST",
-        OAUTH_TOKEN_PATH,
-        MockResponse::json(200, oauth_refresh_ok(3600, "fresh", None)),
-    );
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::sse(fixture("codex/text.sse")),
-    );
-    let out = env.sx().args(["-p", "hi"]).output().unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    env.server.verify();
-    let oauth = env.server.requests_to(OAUTH_TOKEN_PATH);
-    assert_eq!(oauth.len(), 1);
-    check_refresh(&oauth[0], 16);
+    check_refresh(AuthJson::new(), true, 16);
 }

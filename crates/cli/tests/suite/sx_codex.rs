@@ -16,7 +16,7 @@ use sx_testkit::{
 
 use super::common::{Env, error_line, json_lines, read_json, stderr_of};
 
-fn text_answer(env: &Env) {
+pub(super) fn text_answer(env: &Env) {
     env.server.enqueue(
         "POST",
         CODEX_RESPONSES_PATH,

@@ -13,14 +13,7 @@ use sx_testkit::{
 };
 
 use super::common::{Env, error_line, json_lines, stderr_of};
-
-fn text_answer(env: &Env) {
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::sse(fixture("codex/text.sse")),
-    );
-}
+use super::sx_codex::text_answer;
 
 /// Logs in and holds every model request to the first one: the login's token and account,
 /// the same body bytes on the wire and the same session — a retry is the same request.

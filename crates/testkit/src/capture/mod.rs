@@ -210,38 +210,18 @@ pub fn input_item_kinds(body: &Value) -> Vec<String> {
 /// Every key path of a JSON value, `compare_capture.py` style: nested keys joined
 /// with `.`, list positions collapsed to `[]` (`input[].content[].text`).
 pub fn key_paths(value: &Value) -> BTreeSet<String> {
-    fn walk(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
-        match value {
-            Value::Object(map) => {
-                for (key, child) in map {
-                    let path = if prefix.is_empty() {
-                        key.clone()
-                    } else {
-                        format!("{prefix}.{key}")
-                    };
-                    walk(child, &path, out);
-                    out.insert(path);
-                }
-            }
-            Value::Array(items) => {
-                let path = format!("{prefix}[]");
-                for item in items {
-                    walk(item, &path, out);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(value, "", &mut out);
-    out
+    paths(value, false)
 }
 
 /// [`key_paths`] with list elements told apart by their `type`: an object element with a
 /// string `type` is `[<type>]` (`input[function_call].call_id`,
 /// `tools[function].parameters`), any other element `[]`.
 pub fn typed_key_paths(value: &Value) -> BTreeSet<String> {
-    fn walk(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+    paths(value, true)
+}
+
+fn paths(value: &Value, typed: bool) -> BTreeSet<String> {
+    fn walk(value: &Value, prefix: &str, typed: bool, out: &mut BTreeSet<String>) {
         match value {
             Value::Object(map) => {
                 for (key, child) in map {
@@ -250,21 +230,24 @@ pub fn typed_key_paths(value: &Value) -> BTreeSet<String> {
                     } else {
                         format!("{prefix}.{key}")
                     };
-                    walk(child, &path, out);
+                    walk(child, &path, typed, out);
                     out.insert(path);
                 }
             }
             Value::Array(items) => {
                 for item in items {
-                    let ty = item.get("type").and_then(Value::as_str).unwrap_or("");
-                    walk(item, &format!("{prefix}[{ty}]"), out);
+                    let ty = match item.get("type").and_then(Value::as_str) {
+                        Some(ty) if typed => ty,
+                        _ => "",
+                    };
+                    walk(item, &format!("{prefix}[{ty}]"), typed, out);
                 }
             }
             _ => {}
         }
     }
     let mut out = BTreeSet::new();
-    walk(value, "", &mut out);
+    walk(value, "", typed, &mut out);
     out
 }
 

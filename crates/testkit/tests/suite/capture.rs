@@ -50,6 +50,17 @@ fn a_missing_seq_says_which_exist() {
 }
 
 fn replay(server: &MockServer, cap: &Capture, skip_header: &str, extra: &[(&str, &str)]) {
+    replay_body(server, cap, cap.body(), skip_header, extra);
+}
+
+/// `cap`'s method, path and headers (but `skip_header`, plus `extra`) with `body`.
+fn replay_body(
+    server: &MockServer,
+    cap: &Capture,
+    body: &serde_json::Value,
+    skip_header: &str,
+    extra: &[(&str, &str)],
+) {
     let mut headers: Vec<(&str, &str)> = cap
         .headers
         .iter()
@@ -58,7 +69,7 @@ fn replay(server: &MockServer, cap: &Capture, skip_header: &str, extra: &[(&str,
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
     headers.extend_from_slice(extra);
-    let body = serde_json::to_vec(cap.body()).unwrap();
+    let body = serde_json::to_vec(body).unwrap();
     request(server.addr(), &cap.method, &cap.path, &headers, &body);
 }
 
@@ -146,19 +157,7 @@ fn compare_sees_nested_paths_per_item_type() {
         }
     }
     body["reasoning"]["summary"] = json!("auto");
-    let headers: Vec<(&str, &str)> = cap
-        .headers
-        .iter()
-        .filter(|(n, _)| !["host", "content-length"].contains(&n.as_str()))
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    request(
-        server.addr(),
-        "POST",
-        &cap.path,
-        &headers,
-        &serde_json::to_vec(&body).unwrap(),
-    );
+    replay_body(&server, &cap, &body, "", &[]);
     let diff = compare(&server.requests()[0], &cap);
     assert_eq!(diff.missing_body_paths, ["input[function_call].status"]);
     assert_eq!(
@@ -202,18 +201,6 @@ fn compare_sees_nested_paths_per_item_type() {
 fn assert_explained_names_what_is_not_allowed() {
     let server = MockServer::start();
     let cap = Capture::load_seq("codex-refresh-request.json", 1);
-    let headers = [
-        ("content-type", "application/json"),
-        ("originator", "sx"),
-        ("user-agent", "sx/0.1"),
-        ("accept", "*/*"),
-    ];
-    request(
-        server.addr(),
-        "POST",
-        "/oauth/token",
-        &headers,
-        &serde_json::to_vec(cap.body()).unwrap(),
-    );
+    replay(&server, &cap, "originator", &[("originator", "sx")]);
     compare(&server.requests()[0], &cap).assert_explained("refresh", &[]);
 }

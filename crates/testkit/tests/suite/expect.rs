@@ -21,8 +21,9 @@ fn post(server: &MockServer, auth: &str, body: &[u8]) -> super::http::Response {
     )
 }
 
-#[test]
-fn a_matching_request_gets_its_scripted_answer() {
+/// A server whose route wants `Bearer tok` and the body `{"model":"gpt-5.5"}`, with one
+/// answer scripted.
+fn expecting_tok_and_model() -> MockServer {
     let server = MockServer::start();
     server.expect(
         "POST",
@@ -32,6 +33,12 @@ fn a_matching_request_gets_its_scripted_answer() {
             .body_json(json!({"model": "gpt-5.5"})),
     );
     server.enqueue("POST", PATH, MockResponse::json(200, json!({"ok": true})));
+    server
+}
+
+#[test]
+fn a_matching_request_gets_its_scripted_answer() {
+    let server = expecting_tok_and_model();
     let resp = post(&server, "Bearer tok", br#"{"model":"gpt-5.5"}"#);
     assert_eq!(resp.head.status, 200);
     assert_eq!(resp.json(), json!({"ok": true}));
@@ -40,15 +47,7 @@ fn a_matching_request_gets_its_scripted_answer() {
 
 #[test]
 fn a_mismatch_is_answered_417_naming_each_difference_and_recorded() {
-    let server = MockServer::start();
-    server.expect(
-        "POST",
-        PATH,
-        Expect::new()
-            .bearer("tok")
-            .body_json(json!({"model": "gpt-5.5"})),
-    );
-    server.enqueue("POST", PATH, MockResponse::json(200, json!({"ok": true})));
+    let server = expecting_tok_and_model();
     let resp = post(&server, "Bearer other", br#"{"model":"gpt-5.4"}"#);
     assert_eq!(resp.head.status, MISMATCH_STATUS);
     let error = &resp.json()["error"];
