@@ -8,6 +8,12 @@
 //! use sx_testkit::{MockResponse, MockServer, responses, sse};
 //!
 //! let server = MockServer::start();
+//! // Every request to the route must carry this token; a retry must repeat the first body.
+//! server.expect(
+//!     "POST",
+//!     sx_testkit::CODEX_RESPONSES_PATH,
+//!     sx_testkit::Expect::new().bearer("tok").same_body_as_first(),
+//! );
 //! server.enqueue(
 //!     "POST",
 //!     sx_testkit::CODEX_RESPONSES_PATH,
@@ -16,6 +22,7 @@
 //! // … point the client at server.codex_base() and run it …
 //! let reqs = server.requests_to(sx_testkit::CODEX_RESPONSES_PATH);
 //! assert_eq!(reqs[0].header("accept"), Some("text/event-stream"));
+//! server.verify(); // panics naming every request that missed an expectation
 //! ```
 
 pub mod auth;
@@ -27,7 +34,7 @@ pub mod sse;
 pub mod sshd;
 
 pub use fixtures::{fixture, fixture_json, fixture_str, fixtures_dir};
-pub use server::{Chunk, MockResponse, MockServer, Recorded};
+pub use server::{Chunk, Expect, MISMATCH_STATUS, Mismatch, MockResponse, MockServer, Recorded};
 
 /// Path of the Codex Responses endpoint under [`MockServer::url`] (what
 /// `{codex_base}/responses` resolves to).

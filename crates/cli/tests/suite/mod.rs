@@ -1,8 +1,10 @@
 mod agent;
+mod captures;
 mod common;
 mod config_cli;
 mod login;
 mod ssh_source;
 mod sx_codex;
+mod sx_retries;
 mod token_server;
 mod tokens;

@@ -3,22 +3,20 @@
 //! token refresh, retries, and one clear error line for every failure.
 
 use std::os::unix::fs::PermissionsExt;
-use std::time::Duration;
 
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use sx_testkit::auth::{
     ACCOUNT_ID, AuthJson, MARKER_CLAIM, jwt_claims, oauth_error, oauth_refresh_ok,
 };
-use sx_testkit::capture::{Capture, compare};
+use sx_testkit::capture::Capture;
 use sx_testkit::{
-    CODEX_RESPONSES_PATH, Chunk, MockResponse, OAUTH_TOKEN_PATH, fixture, fixture_json, responses,
-    sse,
+    CODEX_RESPONSES_PATH, Expect, MockResponse, OAUTH_TOKEN_PATH, fixture, fixture_json,
 };
 
 use super::common::{Env, error_line, json_lines, read_json, stderr_of};
 
-fn text_answer(env: &Env) {
+pub(super) fn text_answer(env: &Env) {
     env.server.enqueue(
         "POST",
         CODEX_RESPONSES_PATH,
@@ -33,7 +31,7 @@ fn bearer_marker(rec: &sx_testkit::Recorded) -> Value {
 }
 
 #[test]
-fn answer_streams_to_stdout_and_the_request_matches_the_capture() {
+fn answer_streams_to_stdout_and_the_request_carries_the_documented_headers_and_body() {
     let env = Env::new();
     let auth = env.login(AuthJson::new());
     text_answer(&env);
@@ -76,25 +74,7 @@ fn answer_streams_to_stdout_and_the_request_matches_the_capture() {
     assert_eq!(r.header("thread-id"), Some(session));
     assert_eq!(r.header("x-client-request-id"), Some(session));
 
-    // Headers: everything the official ChatGPT-backend request carries, except the ones that
-    // describe codex-only features (documented in docs/providers.md).
-    let diff = compare(r, &Capture::load("codex-chatgpt-request.json"));
-    // (The lite header belongs to the capture's code-mode model, not to this run's gpt-5.5.)
-    let deliberately_omitted = [
-        "x-codex-beta-features",
-        "x-codex-turn-metadata",
-        "x-openai-internal-codex-responses-lite",
-    ];
-    assert_eq!(
-        diff.missing_headers,
-        deliberately_omitted.map(String::from).to_vec(),
-        "{diff}"
-    );
-    assert_eq!(diff.extra_headers, Vec::<String>::new(), "{diff}");
-    // Body: the classic shape (gpt-5.5 capture), every top-level key present, nothing extra.
-    let diff = compare(r, &Capture::load("codex-apikey-gpt55-request.json"));
-    assert_eq!(diff.missing_body_keys, Vec::<String>::new(), "{diff}");
-    assert_eq!(diff.extra_body_keys, Vec::<String>::new(), "{diff}");
+    // The shape against the official client's captures: captures.rs.
 
     let body = r.json();
     assert_eq!(
@@ -391,18 +371,47 @@ fn a_fresh_token_needs_no_network_but_the_model_call() {
     assert_eq!(env.server.requests().len(), 1);
 }
 
-#[test]
-fn a_401_triggers_one_refresh_and_one_retry() {
-    let env = Env::new();
-    env.login(AuthJson::new().access_marker("revoked-server-side"));
+/// A 401 recovery resends the same request (same body bytes, same session) with the new
+/// token: the first request must carry `stale`, the one answered by `then` the token of
+/// `refreshed`.
+fn recover_from_401(env: &Env, stale: &AuthJson, refreshed: Value, then: MockResponse) {
+    let fresh = refreshed["access_token"].as_str().unwrap().to_owned();
+    env.server.expect(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        Expect::new()
+            .header("chatgpt-account-id", ACCOUNT_ID)
+            .same_body_as_first()
+            .same_header_as_first("session-id"),
+    );
     env.server.enqueue(
         "POST",
         CODEX_RESPONSES_PATH,
-        MockResponse::json(401, fixture_json("codex/http_401.json")),
+        MockResponse::json(401, fixture_json("codex/http_401.json"))
+            .expecting(Expect::new().bearer(&stale.access_token())),
     );
-    refresh_then_answer(&env, Some("rt-2"));
+    env.server
+        .enqueue("POST", OAUTH_TOKEN_PATH, MockResponse::json(200, refreshed));
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        then.expecting(Expect::new().bearer(&fresh)),
+    );
+}
+
+#[test]
+fn a_401_triggers_one_refresh_and_one_retry() {
+    let env = Env::new();
+    let stale = env.login(AuthJson::new().access_marker("revoked-server-side"));
+    recover_from_401(
+        &env,
+        &stale,
+        oauth_refresh_ok(3600, "fresh", Some("rt-2")),
+        MockResponse::sse(fixture("codex/text.sse")),
+    );
     let out = env.sx().args(["-p", "hi"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
+    env.server.verify();
     let reqs = env.server.requests_to(CODEX_RESPONSES_PATH);
     assert_eq!(reqs.len(), 2);
     assert_eq!(bearer_marker(&reqs[0]), "revoked-server-side");
@@ -417,23 +426,20 @@ fn a_401_triggers_one_refresh_and_one_retry() {
 fn a_401_after_refresh_is_an_auth_error() {
     let env = Env::new();
     let auth = env.login(AuthJson::new());
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::json(401, fixture_json("codex/http_401.json")),
-    );
-    env.server.enqueue(
-        "POST",
-        OAUTH_TOKEN_PATH,
-        MockResponse::json(200, oauth_refresh_ok(3600, "fresh", None)),
-    );
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
+    recover_from_401(
+        &env,
+        &auth,
+        oauth_refresh_ok(3600, "fresh", None),
         MockResponse::json(401, fixture_json("codex/http_401.json")),
     );
     let out = env.sx().args(["-p", "hi"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
+    env.server.verify();
+    assert_eq!(
+        env.server.requests_to(CODEX_RESPONSES_PATH).len(),
+        2,
+        "one recovery, then the error"
+    );
     let line = error_line(&out);
     assert!(
         line.contains("rejected the Codex token") && line.contains("scorpiox-codex-login"),
@@ -540,293 +546,6 @@ fn concurrent_processes_refresh_once() {
     for r in env.server.requests_to(CODEX_RESPONSES_PATH) {
         assert_eq!(bearer_marker(&r), "fresh");
     }
-}
-
-// --- retries and failures -----------------------------------------------------------------
-
-#[test]
-fn server_errors_are_retried_with_a_retry_event() {
-    let env = Env::new();
-    env.login(AuthJson::new());
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::json(500, fixture_json("codex/http_500.json")),
-    );
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::json(503, fixture_json("codex/http_503_overloaded.json")),
-    );
-    text_answer(&env);
-    let out = env
-        .sx()
-        .args(["-p", "hi", "--output-format", "stream-json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    let events = json_lines(&out.stdout);
-    let retries: Vec<&Value> = events.iter().filter(|e| e["type"] == "retry").collect();
-    assert_eq!(retries.len(), 2);
-    assert_eq!(retries[0]["attempt"], 1);
-    assert_eq!(retries[1]["attempt"], 2);
-    assert!(retries[0]["delay_ms"].is_u64());
-    assert!(retries[0]["reason"].as_str().unwrap().contains("HTTP 500"));
-    assert_eq!(events.last().unwrap()["stop_reason"], "end_turn");
-}
-
-#[test]
-fn rate_limits_honour_retry_after() {
-    let env = Env::new();
-    env.login(AuthJson::new());
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::json(429, fixture_json("codex/http_429_rate_limit.json"))
-            .header("retry-after", "0.05"),
-    );
-    text_answer(&env);
-    let out = env
-        .sx()
-        .args(["-p", "hi", "--output-format", "stream-json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    let retry = json_lines(&out.stdout)
-        .into_iter()
-        .find(|e| e["type"] == "retry")
-        .unwrap();
-    assert_eq!(
-        retry["delay_ms"], 50,
-        "the server's Retry-After, not our backoff"
-    );
-}
-
-#[test]
-fn usage_limit_is_not_retried_and_names_the_reset() {
-    let env = Env::new();
-    env.login(AuthJson::new());
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::json(429, fixture_json("codex/http_429_usage_limit.json")),
-    );
-    let out = env.sx().args(["-p", "hi"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let line = error_line(&out);
-    assert!(
-        line.contains("usage limit reached on the plus plan until 2026-01-01T00:00:00Z"),
-        "{line}"
-    );
-    assert_eq!(env.server.requests_to(CODEX_RESPONSES_PATH).len(), 1);
-}
-
-#[test]
-fn truncated_and_aborted_streams_are_retried() {
-    let env = Env::new();
-    env.login(AuthJson::new());
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::sse(fixture("codex/truncated.sse")),
-    );
-    let events = responses::text_turn("complete answer");
-    let mut chunks = Chunk::events(&events[..3]);
-    chunks.push(Chunk::Abort);
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::sse_chunks(chunks),
-    );
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::sse(sse::encode(&events)),
-    );
-    let out = env
-        .sx()
-        .args(["-p", "hi", "--output-format", "json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    assert_eq!(json_lines(&out.stdout)[0]["text"], "complete answer");
-    assert_eq!(env.server.requests_to(CODEX_RESPONSES_PATH).len(), 3);
-}
-
-#[test]
-fn a_stream_that_never_completes_fails_after_the_retry_budget() {
-    let env = Env::new();
-    env.login(AuthJson::new());
-    for _ in 0..3 {
-        env.server.enqueue(
-            "POST",
-            CODEX_RESPONSES_PATH,
-            MockResponse::sse(fixture("codex/truncated.sse")),
-        );
-    }
-    let out = env
-        .sx()
-        .args(["-p", "hi", "-e", "STREAM_MAX_RETRIES=2"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let line = error_line(&out);
-    assert!(
-        line.contains("ended before it was complete") && line.contains("response.completed"),
-        "{line}"
-    );
-    assert_eq!(env.server.requests_to(CODEX_RESPONSES_PATH).len(), 3);
-}
-
-#[test]
-fn a_stalled_stream_hits_the_idle_timeout_and_is_retried() {
-    let env = Env::new();
-    env.login(AuthJson::new());
-    let events = responses::text_turn("after the stall");
-    let mut chunks = Chunk::events(&events[..2]);
-    chunks.push(Chunk::Stall);
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::sse_chunks(chunks),
-    );
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::sse(sse::encode(&events)),
-    );
-    let out = env
-        .sx()
-        .args([
-            "-p",
-            "hi",
-            "-e",
-            "STREAM_IDLE_TIMEOUT_MS=300",
-            "--output-format",
-            "stream-json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    let events = json_lines(&out.stdout);
-    let retry = events.iter().find(|e| e["type"] == "retry").unwrap();
-    assert!(
-        retry["reason"].as_str().unwrap().contains("stalled"),
-        "{retry}"
-    );
-    assert_eq!(events.last().unwrap()["text"], "after the stall");
-    assert!(
-        env.server.wait_for_streams_closed(Duration::from_secs(5)),
-        "sx hung up on the stalled stream"
-    );
-}
-
-#[test]
-fn in_stream_failures_map_to_clear_errors() {
-    // A context overflow is compacted once (a new session) and retried; a second overflow is
-    // reported. Quota errors are reported at once.
-    let cases = [
-        ("codex/failed_context_window.sse", "context window", 2),
-        ("codex/failed_quota.sse", "quota exceeded", 1),
-    ];
-    for (fixture_name, words, requests) in cases {
-        let env = Env::new();
-        env.login(AuthJson::new());
-        for _ in 0..requests {
-            env.server.enqueue(
-                "POST",
-                CODEX_RESPONSES_PATH,
-                MockResponse::sse(fixture(fixture_name)),
-            );
-        }
-        let out = env.sx().args(["-p", "hi"]).output().unwrap();
-        assert_eq!(out.status.code(), Some(1), "{fixture_name}");
-        let line = error_line(&out);
-        assert!(line.contains(words), "{fixture_name}: {line}");
-        assert_eq!(
-            env.server.requests_to(CODEX_RESPONSES_PATH).len(),
-            requests,
-            "{fixture_name}: not retried"
-        );
-    }
-}
-
-#[test]
-fn in_stream_rate_limits_wait_the_requested_delay() {
-    let env = Env::new();
-    env.login(AuthJson::new());
-    let failed = responses::failed(
-        "rate_limit_exceeded",
-        "Rate limit reached for gpt-5.5. Please try again in 40ms.",
-    );
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::sse(sse::encode(&[
-            responses::created(responses::RESP_ID),
-            failed,
-        ])),
-    );
-    text_answer(&env);
-    let out = env
-        .sx()
-        .args(["-p", "hi", "--output-format", "stream-json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    let retry = json_lines(&out.stdout)
-        .into_iter()
-        .find(|e| e["type"] == "retry")
-        .unwrap();
-    assert_eq!(retry["delay_ms"], 40);
-}
-
-#[test]
-fn incomplete_responses_are_retried_then_reported() {
-    let env = Env::new();
-    env.login(AuthJson::new());
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::sse(fixture("codex/incomplete.sse")),
-    );
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::sse(fixture("codex/incomplete.sse")),
-    );
-    let out = env
-        .sx()
-        .args(["-p", "hi", "-e", "STREAM_MAX_RETRIES=1"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(error_line(&out).contains("max_output_tokens"));
-}
-
-#[test]
-fn stream_json_reports_errors_as_events_too() {
-    let env = Env::new();
-    env.login(AuthJson::new());
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::sse(fixture("codex/failed_quota.sse")),
-    );
-    let out = env
-        .sx()
-        .args(["-p", "hi", "--output-format", "stream-json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let events = json_lines(&out.stdout);
-    let n = events.len();
-    assert_eq!(events[n - 2]["type"], "error");
-    assert_eq!(events[n - 2]["retryable"], false);
-    assert_eq!(
-        events[n - 1],
-        json!({"type":"done","stop_reason":"error","text":""})
-    );
 }
 
 // --- malformed input: one clear line, the documented exit code, no panic -------------------
@@ -1127,13 +846,27 @@ fn a_tool_call_always_gets_a_paired_result_in_the_next_request() {
     assert_eq!(v["text"], "Hello from the mock.");
 }
 
+const MODELS_PATH: &str = "/backend-api/codex/models";
+
+/// The built-in list `--list-models` prints without a catalog, then the aliases.
+const BUILT_IN: &str = "gpt-5.5\ngpt-5.4\ngpt-5.4-mini\ngpt-5.3-codex\ngpt-5.2\n\
+    opus -> gpt-5.5\nsonnet -> gpt-5.4\nhaiku -> gpt-5.4-mini\n";
+
 #[test]
 fn list_models_reads_the_live_catalog_and_falls_back() {
     let env = Env::new();
     let auth = env.login(AuthJson::new());
+    env.server.expect(
+        "GET",
+        MODELS_PATH,
+        Expect::new()
+            .bearer(&auth.access_token())
+            .header("chatgpt-account-id", ACCOUNT_ID)
+            .header("originator", "sx"),
+    );
     env.server.enqueue(
         "GET",
-        "/backend-api/codex/models",
+        MODELS_PATH,
         MockResponse::json(
             200,
             json!({"models": [
@@ -1149,17 +882,41 @@ fn list_models_reads_the_live_catalog_and_falls_back() {
         String::from_utf8_lossy(&out.stdout),
         "gpt-5.5  (GPT-5.5)\ngpt-5.4  (GPT-5.4)\nopus -> gpt-5.5\nsonnet -> gpt-5.4\nhaiku -> gpt-5.4-mini\n"
     );
-    let req = &env.server.requests_to("/backend-api/codex/models")[0];
+    let req = &env.server.requests_to(MODELS_PATH)[0];
     assert_eq!(req.query.as_deref(), Some("client_version=0.169.0"));
-    assert_eq!(
-        req.header("authorization"),
-        Some(format!("Bearer {}", auth.access_token()).as_str())
-    );
-    assert_eq!(req.header("chatgpt-account-id"), Some(ACCOUNT_ID));
 
     // No catalog (404): the built-in list, with the reason on stderr.
+    env.server.enqueue(
+        "GET",
+        MODELS_PATH,
+        MockResponse::json(404, json!({"detail": "Not Found"})),
+    );
     let out = env.sx().arg("--list-models").output().unwrap();
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("gpt-5.5\ngpt-5.4\ngpt-5.4-mini\n"));
-    assert!(stderr_of(&out).contains("showing the built-in model list"));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), BUILT_IN);
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("showing the built-in model list") && stderr.contains("HTTP 404"),
+        "{stderr}"
+    );
+    assert_eq!(env.server.requests_to(MODELS_PATH).len(), 2);
+    assert_eq!(env.server.remaining("GET", MODELS_PATH), 0);
+    env.server.verify();
+}
+
+#[test]
+fn list_models_without_a_login_shows_the_built_in_list() {
+    let env = Env::new();
+    let out = env.sx().arg("--list-models").output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), BUILT_IN);
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("showing the built-in model list") && stderr.contains("no Codex login"),
+        "{stderr}"
+    );
+    assert!(
+        env.server.requests().is_empty(),
+        "no login: nothing is asked of the backend"
+    );
 }

@@ -1,6 +1,7 @@
 //! [`MockServer`]: a loopback HTTP/1.1 server that answers scripted responses and
 //! records every request.
 
+mod expect;
 mod recorded;
 mod response;
 
@@ -19,6 +20,7 @@ use axum::serve::ListenerExt;
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
+pub use expect::{Expect, MISMATCH_STATUS, Mismatch};
 pub use recorded::Recorded;
 pub use response::{Chunk, MockResponse};
 use response::{ResponseBody, STALL_LIMIT};
@@ -34,6 +36,13 @@ use response::{ResponseBody, STALL_LIMIT};
 /// with nothing left to serve gets HTTP 500 with
 /// `{"error":{"message":"mock: no scripted response for POST /path","type":"mock_exhausted"}}`
 /// and is recorded like any other.
+///
+/// Requests can be held to [`Expect`]ations, per route ([`MockServer::expect`]) or per
+/// scripted response ([`MockResponse::expecting`]): one that falls short is answered
+/// [`MISMATCH_STATUS`] with a `mock_expectation_failed` error naming each difference, and
+/// the [`Mismatch`] is kept. [`MockServer::verify`] panics with every mismatch; a server
+/// dropped with mismatches nobody took panics too (unless the test is already panicking),
+/// so an unmet expectation always fails the test.
 pub struct MockServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
@@ -51,7 +60,9 @@ struct Shared {
 #[derive(Default)]
 struct ServerState {
     queues: HashMap<Route, VecDeque<MockResponse>>,
+    expectations: HashMap<Route, Expect>,
     requests: Vec<Recorded>,
+    mismatches: Vec<Mismatch>,
     open_streams: usize,
 }
 
@@ -168,6 +179,43 @@ impl MockServer {
             .push_back(resp);
     }
 
+    /// Hold every request to `(method, path)` (query ignored) to `expect`, added to any
+    /// expectations already set on the route.
+    pub fn expect(&self, method: &str, path: &str, expect: Expect) {
+        self.shared
+            .lock()
+            .expectations
+            .entry(route(method, path))
+            .or_default()
+            .extend(expect);
+    }
+
+    /// The requests that did not meet their expectations so far (they stay reported).
+    pub fn mismatches(&self) -> Vec<Mismatch> {
+        self.shared.lock().mismatches.clone()
+    }
+
+    /// The mismatches so far, taken: the server no longer reports them (for tests that
+    /// provoke one on purpose).
+    pub fn take_mismatches(&self) -> Vec<Mismatch> {
+        std::mem::take(&mut self.shared.lock().mismatches)
+    }
+
+    /// Panics listing every request that did not meet its expectations (and takes them, so
+    /// dropping the server does not report them again).
+    ///
+    /// # Panics
+    /// If any request missed an expectation.
+    pub fn verify(&self) {
+        let mismatches = self.take_mismatches();
+        assert!(
+            mismatches.is_empty(),
+            "mock: {} request(s) did not meet the test's expectations:\n{}",
+            mismatches.len(),
+            lines(&mismatches)
+        );
+    }
+
     /// How many scripted responses are still queued for `(method, path)` (a repeating
     /// last response counts as one).
     pub fn remaining(&self, method: &str, path: &str) -> usize {
@@ -235,7 +283,23 @@ impl Drop for MockServer {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+        let unchecked = std::mem::take(&mut self.shared.lock().mismatches);
+        if !unchecked.is_empty() && !std::thread::panicking() {
+            panic!(
+                "mock: {} request(s) did not meet the test's expectations (never verified):\n{}",
+                unchecked.len(),
+                lines(&unchecked)
+            );
+        }
     }
+}
+
+fn lines(mismatches: &[Mismatch]) -> String {
+    mismatches
+        .iter()
+        .map(|m| format!("  {m}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl std::fmt::Debug for MockServer {
@@ -279,9 +343,8 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let route = (method.clone(), path.clone());
     let recorded = Recorded::new(method, path, query, headers, raw_body, read_error);
 
-    let scripted = {
+    let (scripted, problems) = {
         let mut state = shared.lock();
-        state.requests.push(recorded);
         let scripted = state.queues.get_mut(&route).and_then(|queue| {
             if queue.len() == 1 && queue.front().is_some_and(|r| r.repeat) {
                 queue.front().cloned()
@@ -289,13 +352,56 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
                 queue.pop_front()
             }
         });
+        let first = state
+            .requests
+            .iter()
+            .find(|r| r.method == route.0 && r.path == route.1);
+        let mut problems = state
+            .expectations
+            .get(&route)
+            .map(|e| e.problems(&recorded, first))
+            .unwrap_or_default();
+        if let Some(expect) = scripted.as_ref().and_then(|r| r.expect.as_ref()) {
+            problems.extend(expect.problems(&recorded, first));
+        }
+        if !problems.is_empty() {
+            let mismatch = Mismatch {
+                index: state.requests.len(),
+                method: route.0.clone(),
+                path: route.1.clone(),
+                problems: problems.clone(),
+            };
+            state.mismatches.push(mismatch);
+        }
+        state.requests.push(recorded);
         shared.changed.notify_all();
-        scripted
+        (scripted, problems)
     };
+    if !problems.is_empty() {
+        return mismatched(&route, &problems);
+    }
     match scripted {
         Some(resp) => into_http(resp, &shared),
         None => exhausted(&route),
     }
+}
+
+/// The answer to a request that missed its expectations: [`MISMATCH_STATUS`] with an error
+/// the client shows, naming what differed.
+fn mismatched((method, path): &Route, problems: &[String]) -> Response {
+    let body = serde_json::json!({"error": {
+        "message": format!(
+            "mock: {method} {path} did not meet the test's expectations: {}",
+            problems.join("; ")
+        ),
+        "type": "mock_expectation_failed",
+    }});
+    let mut resp = Response::new(Body::from(body.to_string()));
+    *resp.status_mut() =
+        StatusCode::from_u16(MISMATCH_STATUS).unwrap_or(StatusCode::EXPECTATION_FAILED);
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    resp
 }
 
 fn exhausted((method, path): &Route) -> Response {

@@ -53,6 +53,7 @@ pub struct MockResponse {
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: ResponseBody,
     pub(crate) repeat: bool,
+    pub(crate) expect: Option<super::Expect>,
 }
 
 impl MockResponse {
@@ -79,6 +80,7 @@ impl MockResponse {
             ],
             body: ResponseBody::Chunked(chunks),
             repeat: false,
+            expect: None,
         }
     }
 
@@ -104,6 +106,7 @@ impl MockResponse {
             headers: Vec::new(),
             body: ResponseBody::Full(Bytes::new()),
             repeat: false,
+            expect: None,
         }
     }
 
@@ -132,6 +135,13 @@ impl MockResponse {
         });
         self.headers
             .push((name.as_str().to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Answer this response only to a request that meets `expect` (in addition to the
+    /// route's expectations); see [`crate::MockServer`] for what happens otherwise.
+    pub fn expecting(mut self, expect: super::Expect) -> MockResponse {
+        self.expect = Some(expect);
         self
     }
 

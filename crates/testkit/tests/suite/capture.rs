@@ -1,4 +1,5 @@
-use sx_testkit::capture::{Capture, compare};
+use serde_json::json;
+use sx_testkit::capture::{Capture, Kind, allow, compare};
 use sx_testkit::{MockResponse, MockServer};
 
 use super::http::request;
@@ -49,6 +50,17 @@ fn a_missing_seq_says_which_exist() {
 }
 
 fn replay(server: &MockServer, cap: &Capture, skip_header: &str, extra: &[(&str, &str)]) {
+    replay_body(server, cap, cap.body(), skip_header, extra);
+}
+
+/// `cap`'s method, path and headers (but `skip_header`, plus `extra`) with `body`.
+fn replay_body(
+    server: &MockServer,
+    cap: &Capture,
+    body: &serde_json::Value,
+    skip_header: &str,
+    extra: &[(&str, &str)],
+) {
     let mut headers: Vec<(&str, &str)> = cap
         .headers
         .iter()
@@ -57,7 +69,7 @@ fn replay(server: &MockServer, cap: &Capture, skip_header: &str, extra: &[(&str,
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
     headers.extend_from_slice(extra);
-    let body = serde_json::to_vec(cap.body()).unwrap();
+    let body = serde_json::to_vec(body).unwrap();
     request(server.addr(), &cap.method, &cap.path, &headers, &body);
 }
 
@@ -89,7 +101,7 @@ fn compare_finds_a_missing_header_and_extras() {
     let diff = compare(rec, &cap);
     assert_eq!(diff.missing_headers, ["originator"]);
     assert_eq!(diff.extra_headers, ["x-extra"], "connection is ignored");
-    assert!(diff.missing_body_keys.is_empty() && diff.extra_body_keys.is_empty());
+    assert!(diff.missing_body_paths.is_empty() && diff.extra_body_paths.is_empty());
     assert!(diff.header_value_diffs.is_empty());
     assert!(diff.to_string().contains("header missing: originator"));
 }
@@ -115,9 +127,8 @@ fn compare_reports_body_keys_and_changed_stable_values() {
         &serde_json::to_vec(&body).unwrap(),
     );
     let diff = compare(&server.requests()[0], &cap);
-    assert_eq!(diff.missing_body_keys, ["refresh_reason"]);
-    assert_eq!(diff.extra_body_keys, ["scope"]);
     assert_eq!(diff.missing_body_paths, ["refresh_reason"]);
+    assert_eq!(diff.extra_body_paths, ["scope"]);
     let changed: Vec<&str> = diff
         .header_value_diffs
         .iter()
@@ -126,4 +137,70 @@ fn compare_reports_body_keys_and_changed_stable_values() {
     assert_eq!(changed, ["originator"], "user-agent is volatile");
     assert_eq!(diff.header_value_diffs[0].expected, "codex_exec");
     assert_eq!(diff.header_value_diffs[0].actual, "sx");
+}
+
+#[test]
+fn compare_sees_nested_paths_per_item_type() {
+    // The follow-up capture replayed with its call's `status` moved onto its output: the
+    // key set of `input[]` is unchanged (compare_capture.py would see nothing), the typed
+    // paths are not.
+    let server = MockServer::start();
+    let cap = Capture::load("codex-followup-request.json");
+    let mut body = cap.body().clone();
+    for item in body["input"].as_array_mut().unwrap() {
+        match item["type"].as_str().unwrap() {
+            "function_call" => {
+                item.as_object_mut().unwrap().remove("status");
+            }
+            "function_call_output" => item["status"] = json!("completed"),
+            _ => {}
+        }
+    }
+    body["reasoning"]["summary"] = json!("auto");
+    replay_body(&server, &cap, &body, "", &[]);
+    let diff = compare(&server.requests()[0], &cap);
+    assert_eq!(diff.missing_body_paths, ["input[function_call].status"]);
+    assert_eq!(
+        diff.extra_body_paths,
+        ["input[function_call_output].status", "reasoning.summary"]
+    );
+    assert!(diff.missing_headers.is_empty() && diff.header_value_diffs.is_empty());
+
+    // The allow-list: each entry must match, each difference must be matched.
+    let allowed = [
+        allow(Kind::PathMissing, "input[function_call].status", "test"),
+        allow(Kind::PathExtra, "input[function_call_output]*", "test"),
+    ];
+    assert_eq!(
+        diff.unexplained(&allowed),
+        ["body path extra: reasoning.summary"]
+    );
+    let stale = [
+        allow(Kind::PathMissing, "input[function_call].status", "test"),
+        allow(Kind::PathExtra, "*", "everything extra"),
+        allow(Kind::HeaderMissing, "originator", "no longer true"),
+    ];
+    assert_eq!(
+        diff.unexplained(&stale),
+        [
+            "allowed but no such difference (stale entry): header missing originator (no longer true)"
+        ]
+    );
+    diff.clone().body().assert_explained(
+        "body",
+        &[
+            allow(Kind::PathMissing, "input[function_call].status", "test"),
+            allow(Kind::PathExtra, "*", "test"),
+        ],
+    );
+    diff.headers().assert_explained("headers", &[]);
+}
+
+#[test]
+#[should_panic(expected = "header value differs: originator | capture: codex_exec | recorded: sx")]
+fn assert_explained_names_what_is_not_allowed() {
+    let server = MockServer::start();
+    let cap = Capture::load_seq("codex-refresh-request.json", 1);
+    replay(&server, &cap, "originator", &[("originator", "sx")]);
+    compare(&server.requests()[0], &cap).assert_explained("refresh", &[]);
 }

@@ -1,4 +1,5 @@
 mod capture;
+mod expect;
 mod fixtures;
 mod http;
 mod server;

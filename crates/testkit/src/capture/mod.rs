@@ -1,19 +1,35 @@
 //! Ground-truth captures of the official client (`tests/fixtures/captures/*.json`)
-//! and a structural comparison of a recorded request against one — the idea of
-//! `compare_capture.py`, as data for tests to judge.
+//! and a structural comparison of a recorded request against one — the algorithm of
+//! `tests/fixtures/captures/compare_capture.py`, as data for tests to judge:
+//!
+//! - header names present on one side only (ignoring [`IGNORED_HEADERS`], transport details);
+//! - the values of the *stable* headers: every header not in [`VOLATILE_HEADERS`] (ids,
+//!   tokens, sizes, the user agent) — for the Codex requests that is `accept`,
+//!   `content-type`, `content-encoding`, `originator` and the `version`/`x-codex-*`/
+//!   `x-openai-*` feature headers;
+//! - every body key path present on one side only ([`typed_key_paths`]: nested keys joined
+//!   with `.`, list elements that carry a `type` told apart by it, e.g.
+//!   `input[function_call].call_id`, others collapsed to `[]` — finer than the script's
+//!   `input[].call_id`, so a key moving from one item type to another is seen).
+//!
+//! A test states every difference it accepts in an allow-list with a reason per entry
+//! ([`Allowed`], [`ShapeDiff::assert_explained`]); an entry that matches nothing fails too,
+//! so the list cannot go stale.
+
+mod diff;
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use serde_json::Value;
 
-use crate::Recorded;
+pub use diff::{Allowed, HeaderValueDiff, Kind, ShapeDiff, allow, compare};
 
 /// Headers that differ by transport, never by client behaviour; [`compare`] skips them.
-pub const IGNORED_HEADERS: &[&str] = &["host", "content-length", "connection", "accept-encoding"];
+pub const IGNORED_HEADERS: &[&str] = &["host", "content-length", "connection"];
 
-/// Headers whose values change per run or per machine (ids, tokens, sizes); [`compare`]
-/// compares their presence only (the list of `compare_capture.py`).
+/// Headers whose values change per run or per machine (ids, tokens, sizes, the user agent);
+/// [`compare`] compares their presence only (the list of `compare_capture.py`). Every other
+/// header is *stable*: its value is compared too.
 pub const VOLATILE_HEADERS: &[&str] = &[
     "content-length",
     "host",
@@ -152,30 +168,60 @@ impl Capture {
         key_paths(&self.body)
     }
 
+    /// Every body key path with typed list elements (see [`typed_key_paths`]).
+    pub fn typed_body_paths(&self) -> BTreeSet<String> {
+        typed_key_paths(&self.body)
+    }
+
     /// The `type` of each `input` item, in order (e.g. `message`, `function_call`).
     pub fn input_item_types(&self) -> Vec<String> {
-        self.body
-            .get("input")
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .map(|item| {
-                        item.get("type")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_owned()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        input_item_types(&self.body)
     }
+}
+
+/// The `type` of each `input` item of a Responses body, in order; a message is
+/// `message:<role>` (e.g. `message:developer`, `function_call`).
+pub fn input_item_types(body: &Value) -> Vec<String> {
+    body.get("input")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| {
+                    let ty = item.get("type").and_then(Value::as_str).unwrap_or("");
+                    match item.get("role").and_then(Value::as_str) {
+                        Some(role) if ty == "message" => format!("{ty}:{role}"),
+                        _ => ty.to_owned(),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// [`input_item_types`] with runs of the same kind collapsed to one (the official client
+/// sends several developer and user messages where sx sends one of each).
+pub fn input_item_kinds(body: &Value) -> Vec<String> {
+    let mut kinds = input_item_types(body);
+    kinds.dedup();
+    kinds
 }
 
 /// Every key path of a JSON value, `compare_capture.py` style: nested keys joined
 /// with `.`, list positions collapsed to `[]` (`input[].content[].text`).
 pub fn key_paths(value: &Value) -> BTreeSet<String> {
-    fn walk(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+    paths(value, false)
+}
+
+/// [`key_paths`] with list elements told apart by their `type`: an object element with a
+/// string `type` is `[<type>]` (`input[function_call].call_id`,
+/// `tools[function].parameters`), any other element `[]`.
+pub fn typed_key_paths(value: &Value) -> BTreeSet<String> {
+    paths(value, true)
+}
+
+fn paths(value: &Value, typed: bool) -> BTreeSet<String> {
+    fn walk(value: &Value, prefix: &str, typed: bool, out: &mut BTreeSet<String>) {
         match value {
             Value::Object(map) => {
                 for (key, child) in map {
@@ -184,21 +230,24 @@ pub fn key_paths(value: &Value) -> BTreeSet<String> {
                     } else {
                         format!("{prefix}.{key}")
                     };
-                    walk(child, &path, out);
+                    walk(child, &path, typed, out);
                     out.insert(path);
                 }
             }
             Value::Array(items) => {
-                let path = format!("{prefix}[]");
                 for item in items {
-                    walk(item, &path, out);
+                    let ty = match item.get("type").and_then(Value::as_str) {
+                        Some(ty) if typed => ty,
+                        _ => "",
+                    };
+                    walk(item, &format!("{prefix}[{ty}]"), typed, out);
                 }
             }
             _ => {}
         }
     }
     let mut out = BTreeSet::new();
-    walk(value, "", &mut out);
+    walk(value, "", typed, &mut out);
     out
 }
 
@@ -209,122 +258,6 @@ fn top_level_keys(value: &Value) -> Vec<String> {
         .unwrap_or_default();
     keys.sort();
     keys
-}
-
-/// A header present on both sides with different values.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HeaderValueDiff {
-    /// Lower-case header name.
-    pub name: String,
-    /// Value in the capture (ground truth).
-    pub expected: String,
-    /// Value in the recorded request.
-    pub actual: String,
-}
-
-/// How a recorded request differs in shape from a capture. All lists are sorted and
-/// hold lower-case header names / body keys; "missing" means in the capture but not in
-/// the recording, "extra" the reverse.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ShapeDiff {
-    pub missing_headers: Vec<String>,
-    pub extra_headers: Vec<String>,
-    /// Top-level body keys.
-    pub missing_body_keys: Vec<String>,
-    pub extra_body_keys: Vec<String>,
-    /// Nested key paths (see [`key_paths`]).
-    pub missing_body_paths: Vec<String>,
-    pub extra_body_paths: Vec<String>,
-    /// Stable headers (not in [`VOLATILE_HEADERS`]) whose values differ.
-    pub header_value_diffs: Vec<HeaderValueDiff>,
-}
-
-impl ShapeDiff {
-    /// No difference of any kind.
-    pub fn is_empty(&self) -> bool {
-        *self == ShapeDiff::default()
-    }
-}
-
-impl fmt::Display for ShapeDiff {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let lists = [
-            ("header missing", &self.missing_headers),
-            ("header extra", &self.extra_headers),
-            ("body key missing", &self.missing_body_keys),
-            ("body key extra", &self.extra_body_keys),
-            ("body path missing", &self.missing_body_paths),
-            ("body path extra", &self.extra_body_paths),
-        ];
-        for (label, items) in lists {
-            for item in items {
-                writeln!(f, "{label}: {item}")?;
-            }
-        }
-        for diff in &self.header_value_diffs {
-            writeln!(
-                f,
-                "header value differs: {} | capture: {} | recorded: {}",
-                diff.name, diff.expected, diff.actual
-            )?;
-        }
-        Ok(())
-    }
-}
-
-/// Compare `rec` with `cap`: header names (ignoring [`IGNORED_HEADERS`]), values of
-/// stable headers, top-level body keys and nested body key paths. A body that is not
-/// JSON counts as having no keys.
-pub fn compare(rec: &Recorded, cap: &Capture) -> ShapeDiff {
-    let relevant = |name: &str| !IGNORED_HEADERS.contains(&name);
-    let lower = |pairs: &[(String, String)]| -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
-            .filter(|(n, _)| relevant(n))
-            .collect()
-    };
-    let expected = lower(&cap.headers);
-    let actual = lower(&rec.headers);
-    let names = |pairs: &[(String, String)]| -> BTreeSet<String> {
-        pairs.iter().map(|(n, _)| n.clone()).collect()
-    };
-    let (want, have) = (names(&expected), names(&actual));
-    let header_value_diffs = want
-        .intersection(&have)
-        .filter(|name| !VOLATILE_HEADERS.contains(&name.as_str()))
-        .filter_map(|name| {
-            let value = |pairs: &[(String, String)]| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            };
-            let (expected, actual) = (value(&expected), value(&actual));
-            (expected != actual).then(|| HeaderValueDiff {
-                name: name.clone(),
-                expected,
-                actual,
-            })
-        })
-        .collect();
-
-    let rec_body: Value = serde_json::from_slice(&rec.body).unwrap_or(Value::Null);
-    let want_keys: BTreeSet<String> = cap.body_keys().into_iter().collect();
-    let have_keys: BTreeSet<String> = top_level_keys(&rec_body).into_iter().collect();
-    let want_paths = cap.body_paths();
-    let have_paths = key_paths(&rec_body);
-    let minus = |a: &BTreeSet<String>, b: &BTreeSet<String>| a.difference(b).cloned().collect();
-    ShapeDiff {
-        missing_headers: minus(&want, &have),
-        extra_headers: minus(&have, &want),
-        missing_body_keys: minus(&want_keys, &have_keys),
-        extra_body_keys: minus(&have_keys, &want_keys),
-        missing_body_paths: minus(&want_paths, &have_paths),
-        extra_body_paths: minus(&have_paths, &want_paths),
-        header_value_diffs,
-    }
 }
 
 #[cfg(test)]
@@ -351,20 +284,50 @@ mod tests {
     }
 
     #[test]
-    fn shape_diff_display_lists_everything() {
-        let diff = ShapeDiff {
-            missing_headers: vec!["originator".into()],
-            header_value_diffs: vec![HeaderValueDiff {
-                name: "accept".into(),
-                expected: "text/event-stream".into(),
-                actual: "*/*".into(),
-            }],
-            ..ShapeDiff::default()
-        };
-        assert!(!diff.is_empty());
-        let text = diff.to_string();
-        assert!(text.contains("header missing: originator"));
-        assert!(text.contains("header value differs: accept"));
-        assert!(ShapeDiff::default().is_empty());
+    fn typed_key_paths_tell_list_elements_apart_by_type() {
+        let v = json!({"input": [
+            {"type": "message", "content": [{"type": "input_text", "text": "x"}]},
+            {"type": "function_call", "call_id": "c"},
+            {"no_type": 1},
+            "scalar"
+        ], "include": ["a"]});
+        let paths: Vec<String> = typed_key_paths(&v).into_iter().collect();
+        assert_eq!(
+            paths,
+            [
+                "include",
+                "input",
+                "input[].no_type",
+                "input[function_call].call_id",
+                "input[function_call].type",
+                "input[message].content",
+                "input[message].content[input_text].text",
+                "input[message].content[input_text].type",
+                "input[message].type",
+            ]
+        );
+    }
+
+    #[test]
+    fn item_kinds_collapse_runs_and_name_message_roles() {
+        let v = json!({"input": [
+            {"type": "message", "role": "developer"},
+            {"type": "message", "role": "developer"},
+            {"type": "message", "role": "user"},
+            {"type": "function_call"},
+            {"type": "function_call_output"},
+            {"type": "function_call"},
+        ]});
+        assert_eq!(
+            input_item_kinds(&v),
+            [
+                "message:developer",
+                "message:user",
+                "function_call",
+                "function_call_output",
+                "function_call"
+            ]
+        );
+        assert_eq!(input_item_types(&v).len(), 6);
     }
 }
