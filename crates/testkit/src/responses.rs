@@ -429,6 +429,27 @@ pub fn function_call_turn(call_id: &str, name: &str, args_json: &str) -> Vec<Val
     )
 }
 
+/// A complete stream whose only item is a freeform `custom_tool_call` to `name` with raw
+/// `input` (as the code-mode models answer; captures/codex-followup-codemode-request.json),
+/// input streamed in one delta; usage 42 / 0 / 7 / 0.
+pub fn custom_tool_call_turn(call_id: &str, name: &str, input: &str) -> Vec<Value> {
+    let usage = Usage {
+        input: 42,
+        cached: 0,
+        output: 7,
+        reasoning: 0,
+    };
+    let item = "ctc_mock_0001";
+    turn(
+        vec![vec![
+            custom_tool_call_added(item, call_id, name),
+            custom_tool_call_input_delta(item, call_id, input),
+            custom_tool_call_done(item, call_id, name, input),
+        ]],
+        usage,
+    )
+}
+
 #[cfg(test)]
 #[path = "responses_tests.rs"]
 mod tests;

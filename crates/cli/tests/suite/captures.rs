@@ -20,19 +20,26 @@ use super::common::{Env, stderr_of};
 
 // Why each difference is accepted (docs/providers.md, "What differs from the official client").
 const NAMES_ITSELF: &str = "sx names itself: `originator: sx` (CODEX_ORIGINATOR), not codex_exec";
-const NO_TURN_METADATA: &str =
-    "Codex's turn and window metadata: sx sends only its installation id (client_metadata)";
-const ITEM_IDS: &str = "known: the official client 0.169 echoes item ids (msg_/fc_/fco_) and a \
-    call's status; sx sends none, as protocols/codex.md B.5 describes (ids are not serialized \
-    back). Kept byte-identical during the provider-runtime refactor; that issue settles it";
+const NO_TURN_METADATA: &str = "Codex's turn metadata (sandbox, workspaces, analytics) \
+    describes Codex's own harness; sx sends the thread, turn and window ids without it";
+const ITEM_IDS: &str = "deliberate: the official client 0.169 echoes item ids (msg_/fc_/fco_) \
+    and a call's status; they are optional with store:false, and echoing server item ids that \
+    were never stored risks 'item not found' errors, so sx sends none (docs/protocols/codex.md \
+    B.5)";
+const ROUTED_MODEL: &str = "the routing hint names the run's model; the capture's run used \
+    gpt-6.1-sol";
+const METADATA_PASSTHROUGH: &str = "ChatGPT-backend message metadata (provenance of Codex's \
+    harness messages) and the extra client_metadata flags describe Codex's own harness";
+const CODEX_PROMPT: &str = "Codex splits its harness prompt into several developer messages \
+    and an environment_context user message; sx sends its one system prompt";
 const OWN_TOOLS: &str = "sx offers its own function tools (bash, read_file, ...) with their own \
     parameters; the tool list is sx's, the tool shape is compared";
 const NO_CODEX_TOOLS: &str =
     "Codex-only tools (apply_patch as a freeform grammar tool, tool_search, web_search)";
 const SUMMARY: &str = "sx asks for reasoning summaries (THINKING=1, the default) to show thinking";
-const LITE: &str = "the code-mode \"responses lite\" shape of the official client's default \
-    model (additional_tools item, custom_tool_call exec, reasoning.context); sx's models use the \
-    classic shape. The lite shape is built by the provider-runtime issue";
+const LITE: &str = "this run's model uses the classic shape; the capture's code-mode model the \
+    \"responses lite\" shape (additional_tools item, custom_tool_call, reasoning.context), \
+    compared separately below";
 const CLASSIC_CALLS: &str = "classic shape: the call and its result are function_call and \
     function_call_output (compared with codex-followup-request.json)";
 
@@ -40,41 +47,27 @@ const CLASSIC_CALLS: &str = "classic shape: the call and its result are function
 const HEADERS: &[Allowed] = &[
     allow(
         HeaderMissing,
-        "version",
-        "it names Codex's version; sx names itself in originator and user-agent",
-    ),
-    allow(
-        HeaderMissing,
         "x-codex-beta-features",
         "remote compaction, a Codex feature sx does not use",
     ),
-    allow(HeaderMissing, "x-codex-routing-hint", LITE),
     allow(HeaderMissing, "x-codex-turn-metadata", NO_TURN_METADATA),
+    allow(HeaderValue, "originator", NAMES_ITSELF),
+];
+
+/// A classic model's first request vs the capture of the lite model's.
+const CLASSIC_VS_LITE_HEADERS: &[Allowed] = &[
     allow(
         HeaderMissing,
         "x-openai-internal-codex-responses-lite",
         LITE,
     ),
-    allow(HeaderValue, "originator", NAMES_ITSELF),
+    allow(HeaderValue, "x-codex-routing-hint", ROUTED_MODEL),
 ];
 
 const EVERY_BODY: &[Allowed] = &[
     allow(
         PathMissing,
-        "client_metadata.root_turn_id",
-        NO_TURN_METADATA,
-    ),
-    allow(PathMissing, "client_metadata.session_id", NO_TURN_METADATA),
-    allow(PathMissing, "client_metadata.thread_id", NO_TURN_METADATA),
-    allow(PathMissing, "client_metadata.turn_id", NO_TURN_METADATA),
-    allow(
-        PathMissing,
         "client_metadata.x-codex-turn-metadata",
-        NO_TURN_METADATA,
-    ),
-    allow(
-        PathMissing,
-        "client_metadata.x-codex-window-id",
         NO_TURN_METADATA,
     ),
     allow(PathMissing, "input[message].id", ITEM_IDS),
@@ -123,33 +116,13 @@ const CODE_MODE: &[Allowed] = &[
 /// A turn with one tool call: the model asks for `bash` (`echo capture-tool-ok`, as in
 /// the follow-up captures), sx runs it and sends the follow-up. Returns both requests.
 fn tool_call_turn() -> (Recorded, Recorded) {
-    let env = Env::new();
-    env.login(AuthJson::new());
     let call = responses::function_call_turn(
         "call_capture_1",
         "bash",
         r#"{"command":"echo capture-tool-ok"}"#,
     );
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::sse(sse::encode(&call)),
-    );
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::sse(fixture("codex/text.sse")),
-    );
-    let out = env
-        .sx()
-        .args(["-p", "run echo", "--yolo"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    let reqs = env.server.requests_to(CODEX_RESPONSES_PATH);
-    assert_eq!(reqs.len(), 2);
-    let follow_up = reqs[1].json();
-    let output = follow_up["input"]
+    let (first, follow_up) = turn_on("gpt-5.4", call);
+    let output = follow_up.json()["input"]
         .as_array()
         .unwrap()
         .iter()
@@ -163,6 +136,58 @@ fn tool_call_turn() -> (Recorded, Recorded) {
             .is_some_and(|o| o.contains("capture-tool-ok")),
         "{output}"
     );
+    (first, follow_up)
+}
+
+/// The same turn on the code-mode model, which answers with a freeform `custom_tool_call`
+/// (its input the tool's JSON arguments as text); sx answers with `custom_tool_call_output`.
+fn code_mode_turn() -> (Recorded, Recorded) {
+    let call = responses::custom_tool_call_turn(
+        "call_capture_2",
+        "bash",
+        r#"{"command":"echo capture-tool-ok"}"#,
+    );
+    let (first, follow_up) = turn_on("gpt-6.1-sol", call);
+    let output = follow_up.json()["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "custom_tool_call_output")
+        .expect("the follow-up carries the result")
+        .clone();
+    assert_eq!(output["call_id"], "call_capture_2");
+    assert_eq!(output["output"][0]["type"], "input_text");
+    assert!(
+        output["output"][0]["text"]
+            .as_str()
+            .is_some_and(|o| o.contains("capture-tool-ok")),
+        "{output}"
+    );
+    (first, follow_up)
+}
+
+/// `sx -p "run echo" --yolo -m MODEL`, the first answer `call`, the second a text.
+fn turn_on(model: &str, call: Vec<serde_json::Value>) -> (Recorded, Recorded) {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(sse::encode(&call)),
+    );
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(fixture("codex/text.sse")),
+    );
+    let out = env
+        .sx()
+        .args(["-p", "run echo", "--yolo", "-m", model])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let reqs = env.server.requests_to(CODEX_RESPONSES_PATH);
+    assert_eq!(reqs.len(), 2);
     (reqs[0].clone(), reqs[1].clone())
 }
 
@@ -171,7 +196,10 @@ fn the_first_request_has_the_official_headers_and_body_shape() {
     let (first, _) = tool_call_turn();
     compare(&first, &Capture::load("codex-chatgpt-request.json"))
         .headers()
-        .assert_explained("headers vs codex-chatgpt-request.json", HEADERS);
+        .assert_explained(
+            "headers vs codex-chatgpt-request.json",
+            &[HEADERS, CLASSIC_VS_LITE_HEADERS].concat(),
+        );
     compare(&first, &Capture::load("codex-apikey-gpt55-request.json"))
         .body()
         .assert_explained(
@@ -271,4 +299,98 @@ fn a_proactive_refresh_is_the_captured_refresh() {
 #[test]
 fn an_unauthorized_recovery_refresh_is_the_captured_refresh() {
     check_refresh(AuthJson::new(), true, 16);
+}
+
+/// The lite shape's tool item: sx's tools, as plain function tools.
+const LITE_TOOLS: &[Allowed] = &[
+    allow(PathMissing, "input[additional_tools].id", ITEM_IDS),
+    allow(
+        PathMissing,
+        "input[additional_tools].tools[namespace]*",
+        "Codex's namespaced harness tools (functions.exec, clock, collaboration); sx offers its \
+         own tools as plain function tools in the additional_tools item, so its calls come back \
+         without a namespace to echo",
+    ),
+    allow(
+        PathExtra,
+        "input[additional_tools].tools[function]*",
+        OWN_TOOLS,
+    ),
+];
+
+#[test]
+fn the_code_mode_model_gets_the_lite_shape_of_the_official_request() {
+    let (first, _) = code_mode_turn();
+    let cap = Capture::load("codex-chatgpt-request.json");
+    compare(&first, &cap)
+        .headers()
+        .assert_explained("lite headers vs codex-chatgpt-request.json", HEADERS);
+    compare(&first, &cap).body().assert_explained(
+        "lite body vs codex-chatgpt-request.json",
+        &[
+            EVERY_BODY,
+            LITE_TOOLS,
+            &[
+                allow(
+                    PathMissing,
+                    "client_metadata.guardian_credits_requested",
+                    METADATA_PASSTHROUGH,
+                ),
+                allow(
+                    PathMissing,
+                    "client_metadata.mcp_attribution",
+                    METADATA_PASSTHROUGH,
+                ),
+                allow(
+                    PathMissing,
+                    "input[message].internal_chat_message_metadata_passthrough*",
+                    METADATA_PASSTHROUGH,
+                ),
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        input_item_kinds(&first.json()),
+        [
+            "additional_tools",
+            "message:developer",
+            "message:user",
+            "configuration_update"
+        ]
+        .map(String::from),
+        "sx's one system prompt stands where Codex sends its harness messages ({CODEX_PROMPT})"
+    );
+}
+
+#[test]
+fn a_code_mode_follow_up_has_the_official_code_mode_shape() {
+    let (first, follow_up) = code_mode_turn();
+    let without_length = |r: &Recorded| -> Vec<(String, String)> {
+        r.headers
+            .iter()
+            .filter(|(n, _)| n != "content-length")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(without_length(&follow_up), without_length(&first));
+    let cap = Capture::load("codex-followup-codemode-request.json");
+    compare(&follow_up, &cap).body().assert_explained(
+        "lite follow-up vs codex-followup-codemode-request.json",
+        &[
+            EVERY_BODY,
+            LITE_TOOLS,
+            &[
+                allow(PathMissing, "input[custom_tool_call].id", ITEM_IDS),
+                allow(PathMissing, "input[custom_tool_call].status", ITEM_IDS),
+                allow(PathMissing, "input[custom_tool_call_output].id", ITEM_IDS),
+                allow(
+                    PathExtra,
+                    "input[configuration_update]*",
+                    "the ChatGPT backend's trailing settings item; this capture used an API key",
+                ),
+            ],
+        ]
+        .concat(),
+    );
 }

@@ -849,7 +849,7 @@ fn a_tool_call_always_gets_a_paired_result_in_the_next_request() {
 const MODELS_PATH: &str = "/backend-api/codex/models";
 
 /// The built-in list `--list-models` prints without a catalog, then the aliases.
-const BUILT_IN: &str = "gpt-5.5\ngpt-5.4\ngpt-5.4-mini\ngpt-5.3-codex\ngpt-5.2\n\
+const BUILT_IN: &str = "gpt-5.5\ngpt-5.4\ngpt-5.4-mini\ngpt-5.3-codex\ngpt-5.2\ngpt-6.1-sol\n\
     opus -> gpt-5.5\nsonnet -> gpt-5.4\nhaiku -> gpt-5.4-mini\n";
 
 #[test]
