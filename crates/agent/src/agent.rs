@@ -377,6 +377,10 @@ impl Agent {
                     }),
                 }
             }
+            if cancel.is_cancelled() {
+                // Cancelled while announcing (the reader of the output went away): none runs.
+                continue;
+            }
             let outputs = futures_util::future::join_all(
                 batch
                     .iter()

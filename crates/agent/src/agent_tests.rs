@@ -127,6 +127,29 @@ impl Tool for Hang {
     }
 }
 
+/// Mutating; counts its runs.
+struct Count(Arc<std::sync::atomic::AtomicUsize>);
+
+#[async_trait]
+impl Tool for Count {
+    fn name(&self) -> &'static str {
+        "count"
+    }
+    fn description(&self) -> &'static str {
+        "test"
+    }
+    fn parameters(&self) -> Value {
+        json!({"type": "object"})
+    }
+    fn kind(&self) -> ToolKind {
+        ToolKind::Mutating
+    }
+    async fn run(&self, _: Value, _: &ToolContext) -> ToolOutput {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        ToolOutput::ok("counted")
+    }
+}
+
 fn agent(provider: Arc<Script>, tools: Vec<Arc<dyn Tool>>, mode: Mode) -> Agent {
     let settings = Settings {
         model: "m".into(),
@@ -251,4 +274,30 @@ async fn max_turns() {
         .await;
     assert_eq!(out.stop, StopReason::MaxTurns);
     assert_eq!(out.tool_calls.len(), 2);
+}
+
+#[tokio::test]
+async fn a_cancel_while_a_call_is_announced_stops_it_before_it_runs() {
+    // What `sx` does when the reader of its output goes away while it shows the call.
+    let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let p = Script::new(vec![calls(&[("a", "count"), ("b", "count")]), text("x")]);
+    let mut a = agent(p.clone(), vec![Arc::new(Count(runs.clone()))], Mode::Auto);
+    let cancel = CancellationToken::new();
+    let on_call = cancel.clone();
+    let out = a
+        .run(vec![Block::text("go")], &cancel, &mut |e| {
+            if let AgentEvent::ToolCall { .. } = e {
+                on_call.cancel();
+            }
+        })
+        .await;
+    assert_eq!(out.stop, StopReason::Cancelled);
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let r = results_of(a.messages.last().unwrap());
+    assert_eq!(r.len(), 2, "both calls have a result");
+    assert!(
+        r.iter().all(|r| r.1.contains("before it ran") && r.2),
+        "{r:?}"
+    );
+    assert_eq!(p.seen.lock().unwrap().len(), 1, "no further model call");
 }

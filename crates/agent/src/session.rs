@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
+use sx_config::atomic::{AtomicWrite, Mode};
 use sxnet::http::TrafficLog;
 use sxnet::model::{Block, Message, Role, ToolResult, Usage};
 
@@ -123,25 +124,12 @@ fn private_dir(path: &Path) -> Result<(), SessionError> {
         .map_err(io_err(path))
 }
 
-/// Write `bytes` to `path` via a temp file and a rename: readers (and a crash) only ever see a
-/// complete file.
+/// How session files are written (see [`sx_config::atomic`]): temp file, fsync, rename, mode
+/// 0600; readers (and a crash) only ever see a complete file.
+const SESSION_WRITE: AtomicWrite = AtomicWrite::new().mode(Mode::Set(0o600));
+
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SessionError> {
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let r = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_data()?;
-        fs::rename(&tmp, path)
-    })();
-    if r.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    r.map_err(io_err(path))
+    SESSION_WRITE.write(path, bytes).map_err(io_err(path))
 }
 
 impl Session {

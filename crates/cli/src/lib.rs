@@ -93,7 +93,7 @@ pub fn load_config(
     opts.overrides.extend(extra);
     let config = sx_config::load(&opts)?;
     for w in config.warnings() {
-        eprintln!("warning: {w}");
+        stderr_line(format_args!("warning: {w}"));
     }
     Ok(config)
 }
@@ -124,8 +124,15 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 /// Print a failure as the one line of SPEC §1 and turn it into the process exit code.
 pub fn report(failure: &Failure) -> ExitCode {
     let msg = one_line(&failure.message);
-    eprintln!("error: {msg}");
+    stderr_line(format_args!("error: {msg}"));
     ExitCode::from(failure.exit as u8)
+}
+
+/// Write one line to stderr, ignoring failures: a closed stderr (`sx … 2>&- `, a reader that
+/// went away) must not become a panic, which `eprintln!` makes of any failed write.
+pub fn stderr_line(args: fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{args}");
 }
 
 /// Run a binary's body: installs the panic hook, reports a failure, returns the exit code.
@@ -151,7 +158,7 @@ pub fn install_panic_hook() {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!("{}", internal_error_line(&what, &at));
+        stderr_line(format_args!("{}", internal_error_line(&what, &at)));
         std::process::exit(1);
     }));
 }

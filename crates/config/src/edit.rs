@@ -1,9 +1,10 @@
 //! Editing config files in place: set/unset one key, preserving everything else; trust.
 
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use crate::ConfigError;
+use crate::atomic::{AtomicWrite, Mode, Parent, Symlinks};
 use crate::keys::{is_secret, valid_key};
 use crate::parse::{Parsed, lines, parse_line, read_file, unquote};
 
@@ -63,7 +64,7 @@ pub fn set_in_file(path: &Path, key: &str, value: &str) -> Result<(), ConfigErro
     let old = read_existing(path)?;
     let new_line = format!("{key}={}", encode(value));
     let out = rewrite(old.as_deref().unwrap_or_default(), key, Some(&new_line));
-    write_atomic(path, &out, old.is_some())
+    write_atomic(path, &out)
 }
 
 /// Remove every line setting `key` from the file at `path`. `Ok(false)` when there was none
@@ -76,7 +77,7 @@ pub fn unset_in_file(path: &Path, key: &str) -> Result<bool, ConfigError> {
     if !lines(&old).any(|(_, raw)| line_key(raw) == Some(key)) {
         return Ok(false);
     }
-    write_atomic(path, &rewrite(&old, key, None), true)?;
+    write_atomic(path, &rewrite(&old, key, None))?;
     Ok(true)
 }
 
@@ -196,60 +197,27 @@ fn holds_secret(text: &[u8]) -> bool {
     })
 }
 
-/// Write `data` to a temporary file beside `path`, then rename it over `path`. Keeps the old
-/// file's permissions (new files 0644); a file holding a secret loses group/other access.
-fn write_atomic(path: &Path, data: &[u8], existed: bool) -> Result<(), ConfigError> {
-    let werr = |source| ConfigError::Write {
-        path: path.to_path_buf(),
-        source,
+/// How the config editor writes: the old file's permissions (new files 0644), missing folders
+/// created. `path` is already resolved ([`resolve_symlink`]), so the path itself is replaced.
+const CONFIG_WRITE: AtomicWrite = AtomicWrite::new()
+    .mode(Mode::KeepOr(0o644))
+    .parent(Parent::Create)
+    .symlinks(Symlinks::Replace);
+
+/// Write `data` over `path` atomically ([`crate::atomic`]); a file holding a secret loses
+/// group/other access.
+fn write_atomic(path: &Path, data: &[u8]) -> Result<(), ConfigError> {
+    let policy = if holds_secret(data) {
+        CONFIG_WRITE.without_bits(0o077)
+    } else {
+        CONFIG_WRITE
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(werr)?;
-    let mut mode: u32 = 0o644;
-    #[cfg(unix)]
-    if existed {
-        use std::os::unix::fs::PermissionsExt;
-        mode = std::fs::metadata(path).map_err(werr)?.permissions().mode() & 0o7777;
-    }
-    if holds_secret(data) {
-        mode &= !0o077;
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let tmp = dir.join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
-    let result = (|| {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(mode & 0o600);
-        }
-        let mut f = opts.open(&tmp)?;
-        f.write_all(data)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            f.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        }
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(werr(e));
-    }
-    Ok(())
+    policy
+        .write(path, data)
+        .map_err(|source| ConfigError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 #[cfg(test)]

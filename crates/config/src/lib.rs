@@ -8,6 +8,7 @@
 //! # Ok::<(), sx_config::ConfigError>(())
 //! ```
 
+pub mod atomic;
 mod config;
 mod edit;
 mod keys;
@@ -17,6 +18,7 @@ mod parse;
 use std::fmt;
 use std::path::PathBuf;
 
+pub use atomic::{AtomicWrite, write_atomic};
 pub use config::{Config, Entry, Source, Tier, Warning};
 pub use edit::{display_value, project_file, set_in_file, trust_project, unset_in_file, user_file};
 pub use keys::{

@@ -2,9 +2,10 @@
 //! atomic saves that keep permissions, symlinks and hard links, and the diffs shown to the user.
 
 use std::fs;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::io;
+use std::path::Path;
+
+use sx_config::atomic::{AtomicWrite, HardLinks, Mode, Parent, Symlinks};
 
 use super::{TextFile, Undecodable, human_size};
 
@@ -146,99 +147,21 @@ pub fn save(path: &Path, file: &TextFile) -> io::Result<()> {
     write_atomic(path, &file.encode())
 }
 
+/// How the file tools write (see [`sx_config::atomic`]): a symlink is followed (its target is
+/// replaced, the link stays); a file with several hard links is rewritten in place instead, so
+/// the links keep sharing it; a read-only file is refused; the old file's permissions are kept.
+/// Missing parent folders are not created here.
+const TOOL_WRITE: AtomicWrite = AtomicWrite::new()
+    .mode(Mode::Keep)
+    .parent(Parent::MustExist)
+    .symlinks(Symlinks::Follow)
+    .hard_links(HardLinks::RewriteInPlace)
+    .refuse_read_only(true);
+
 /// Replace `path`'s contents with `bytes` so that readers see the old or the new file, never a
-/// mix: write a temporary file in the same folder, flush it, give it the old file's
-/// permissions, rename it over the old one. A symlink is followed (its target is replaced, the
-/// link stays). A file with several hard links is rewritten in place instead, so the links keep
-/// sharing it. A read-only file is refused. Missing parent folders are not created here.
+/// mix (temp file in the same folder, fsync, rename), under the file tools' policy.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let target = follow_symlinks(path);
-    let meta = match fs::metadata(&target) {
-        Ok(m) => Some(m),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
-    };
-    if let Some(m) = &meta {
-        if m.permissions().readonly() {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                "the file is read-only",
-            ));
-        }
-        if hard_links(m) > 1 {
-            let mut f = fs::OpenOptions::new()
-                .write(true)
-                .truncate(true)
-                .open(&target)?;
-            f.write_all(bytes)?;
-            return f.sync_all();
-        }
-    }
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let (tmp, mut f) = create_temp(&dir, &name)?;
-    let written = (|| {
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        if let Some(m) = &meta {
-            fs::set_permissions(&tmp, m.permissions())?;
-        }
-        fs::rename(&tmp, &target)
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written
-}
-
-fn follow_symlinks(path: &Path) -> PathBuf {
-    let mut p = path.to_path_buf();
-    for _ in 0..40 {
-        match fs::symlink_metadata(&p) {
-            Ok(m) if m.file_type().is_symlink() => match fs::read_link(&p) {
-                Ok(link) => p = p.parent().map(|d| d.join(&link)).unwrap_or(link),
-                Err(_) => break,
-            },
-            _ => break,
-        }
-    }
-    p
-}
-
-#[cfg(unix)]
-fn hard_links(meta: &fs::Metadata) -> u64 {
-    std::os::unix::fs::MetadataExt::nlink(meta)
-}
-
-#[cfg(not(unix))]
-fn hard_links(_meta: &fs::Metadata) -> u64 {
-    1
-}
-
-fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, fs::File)> {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let mut last_err = None;
-    for _ in 0..100 {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = dir.join(format!(".{name}.sx-{}-{n}.tmp", std::process::id()));
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-        {
-            Ok(f) => return Ok((tmp, f)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last_err.unwrap_or_else(|| io::Error::other("could not create a temporary file")))
+    TOOL_WRITE.write(path, bytes)
 }
 
 /// A unified diff (3 lines of context) of a change to `path`, for the user. Empty when nothing

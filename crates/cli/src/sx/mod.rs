@@ -3,7 +3,7 @@
 pub mod args;
 pub mod render;
 
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -127,7 +127,9 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
             .map_err(Failure::usage)?
     } else {
         if args.functions.is_some() {
-            eprintln!("warning: --functions is ignored because TOOLS=0 offers the model no tools");
+            crate::stderr_line(format_args!(
+                "warning: --functions is ignored because TOOLS=0 offers the model no tools"
+            ));
         }
         Vec::new()
     };
@@ -177,7 +179,9 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
                 Ok(s) => Some(s),
                 // A read-only checkout still gets its answer; only the transcript is lost.
                 Err(e) => {
-                    eprintln!("warning: this session will not be saved: {e}");
+                    crate::stderr_line(format_args!(
+                        "warning: this session will not be saved: {e}"
+                    ));
                     None
                 }
             };
@@ -250,7 +254,7 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
         }
     });
 
-    let mut renderer = Renderer::new(args.output_format);
+    let mut renderer = Renderer::new(args.output_format, cancel.clone());
     renderer.event(AgentEvent::Session {
         id: &agent.session_id,
         provider: agent.provider().name(),
@@ -260,14 +264,18 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
     let outcome = agent
         .run(input, &cancel, &mut |ev| renderer.event(ev))
         .await;
+    if renderer.reader_gone() {
+        // `sx -p … | head -n 1`: the reader has what it wanted. Not an error (docs/agent.md).
+        return Ok(0);
+    }
     if let Some(e) = outcome.error {
         return Err(e.into());
     }
     if args.output_format == OutputFormat::Text && outcome.stop == sx_agent::StopReason::MaxTurns {
-        eprintln!(
+        crate::stderr_line(format_args!(
             "sx: stopped after {} model turns (--max-turns)",
             agent.settings.max_turns
-        );
+        ));
     }
     Ok(stop_exit_code(outcome.stop))
 }
@@ -289,23 +297,33 @@ async fn list_models(config: &Config) -> Result<u8, Failure> {
             })
             .collect(),
         Err(why) => {
-            eprintln!("sx: showing the built-in model list ({why})");
+            crate::stderr_line(format_args!("sx: showing the built-in model list ({why})"));
             known_models(provider_name)
                 .iter()
                 .map(|m| (*m).to_string())
                 .collect()
         }
     };
-    for m in models {
-        println!("{m}");
-    }
-    for alias in ["opus", "sonnet", "haiku"] {
-        let id = resolve_alias(provider_name, alias);
-        if id != alias {
-            println!("{alias} -> {id}");
+    let mut out = std::io::stdout().lock();
+    let written = (|| {
+        for m in models {
+            writeln!(out, "{m}")?;
         }
+        for alias in ["opus", "sonnet", "haiku"] {
+            let id = resolve_alias(provider_name, alias);
+            if id != alias {
+                writeln!(out, "{alias} -> {id}")?;
+            }
+        }
+        out.flush()
+    })();
+    match written {
+        // `sx --list-models | head -n 1`: not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::runtime(format!(
+            "cannot write the model list: {e}; check where stdout goes"
+        ))),
+        _ => Ok(0),
     }
-    Ok(0)
 }
 
 /// `PROVIDER` as a typed id (the configuration already refused other values).

@@ -1,13 +1,19 @@
 //! Rendering the agent's events for one-shot runs: plain text (answer on stdout, everything
 //! else on stderr), `stream-json` (one JSON line per event) or `json` (one object at the end).
+//!
+//! When the reader of stdout goes away (`sx -p … | head -n 1`: a write fails with a broken
+//! pipe) the renderer cancels the run and renders nothing more; `sx` then exits 0 without an
+//! error line, as ripgrep does (docs/agent.md). Writes to stderr never fail the run.
 
-use std::io::{IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 
 use serde_json::{Value, json};
 use sx_agent::{AgentEvent, StopReason};
 use sxnet::model::Usage;
+use tokio_util::sync::CancellationToken;
 
 use super::args::OutputFormat;
+use crate::stderr_line;
 
 pub struct Renderer {
     format: OutputFormat,
@@ -24,6 +30,10 @@ pub struct Renderer {
     usage: Usage,
     tool_calls: Vec<Value>,
     error: Option<Value>,
+    /// Cancelled when the reader of stdout goes away.
+    cancel: CancellationToken,
+    /// A write to stdout failed with a broken pipe: render nothing more.
+    reader_gone: bool,
 }
 
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -34,7 +44,8 @@ enum Last {
 }
 
 impl Renderer {
-    pub fn new(format: OutputFormat) -> Self {
+    /// `cancel` is the run's token: cancelled when stdout's reader goes away.
+    pub fn new(format: OutputFormat, cancel: CancellationToken) -> Self {
         Renderer {
             format,
             dim: std::io::stderr().is_terminal(),
@@ -45,24 +56,47 @@ impl Renderer {
             usage: Usage::default(),
             tool_calls: Vec::new(),
             error: None,
+            cancel,
+            reader_gone: false,
         }
     }
 
+    /// Whether stdout's reader went away (the run was cancelled for it).
+    pub fn reader_gone(&self) -> bool {
+        self.reader_gone
+    }
+
     pub fn event(&mut self, ev: AgentEvent<'_>) {
+        if self.reader_gone {
+            return;
+        }
         match self.format {
             OutputFormat::Text => self.text(ev),
             OutputFormat::StreamJson => {
                 if let Some(v) = event_json(&ev) {
-                    let mut out = std::io::stdout().lock();
-                    let _ = serde_json::to_writer(&mut out, &v);
-                    let _ = out.write_all(b"\n");
-                    let _ = out.flush();
+                    self.stdout(|out| {
+                        serde_json::to_writer(&mut *out, &v)?;
+                        out.write_all(b"\n")
+                    });
                 }
                 if let AgentEvent::Notice(n) = ev {
-                    eprintln!("sx: {n}");
+                    stderr_line(format_args!("sx: {n}"));
                 }
             }
             OutputFormat::Json => self.collect(ev),
+        }
+    }
+
+    /// Write to stdout and flush. A broken pipe (the reader went away) cancels the run and
+    /// silences the renderer; other failures are ignored, as before.
+    fn stdout(&mut self, write: impl FnOnce(&mut io::StdoutLock<'static>) -> io::Result<()>) {
+        let mut out = io::stdout().lock();
+        let written = write(&mut out).and_then(|()| out.flush());
+        if let Err(e) = written
+            && e.kind() == io::ErrorKind::BrokenPipe
+        {
+            self.reader_gone = true;
+            self.cancel.cancel();
         }
     }
 
@@ -72,9 +106,7 @@ impl Renderer {
                 if self.last == Last::Thinking {
                     self.end_thinking();
                 }
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(t.as_bytes());
-                let _ = out.flush();
+                self.stdout(|out| out.write_all(t.as_bytes()));
                 self.open_line = !t.ends_with('\n');
                 self.last = Last::Text;
             }
@@ -90,7 +122,10 @@ impl Renderer {
             }
             AgentEvent::ToolCall { name, input, .. } => {
                 self.end_thinking();
-                eprintln!("{}", self.dimmed(&format!("● {name} {}", summarize(input))));
+                stderr_line(format_args!(
+                    "{}",
+                    self.dimmed(&format!("● {name} {}", summarize(input)))
+                ));
             }
             AgentEvent::Diff(d) => {
                 self.end_thinking();
@@ -112,10 +147,10 @@ impl Renderer {
             } => {
                 let first = output.lines().next().unwrap_or("");
                 let mark = if is_error { "✗" } else { "⎿" };
-                eprintln!(
+                stderr_line(format_args!(
                     "{}",
                     self.dimmed(&format!("  {mark} {}", truncate(first, 120)))
-                );
+                ));
             }
             AgentEvent::Retry {
                 attempt,
@@ -124,17 +159,17 @@ impl Renderer {
             } => {
                 self.end_thinking();
                 if self.last == Last::Text && self.open_line {
-                    println!();
+                    self.stdout(|out| out.write_all(b"\n"));
                     self.open_line = false;
                 }
-                eprintln!(
+                stderr_line(format_args!(
                     "sx: retrying in {:.1}s (attempt {attempt}): {reason}",
                     delay.as_secs_f64()
-                );
+                ));
             }
             AgentEvent::Notice(n) => {
                 self.end_thinking();
-                eprintln!("sx: {n}");
+                stderr_line(format_args!("sx: {n}"));
             }
             AgentEvent::RateLimits(l) => {
                 if let Some(w) = l.highest().filter(|w| w.used_percent >= LIMIT_WARNING)
@@ -142,14 +177,14 @@ impl Renderer {
                 {
                     self.warned_limits = true;
                     self.end_thinking();
-                    eprintln!("sx: warning: {}", limit_warning(w));
+                    stderr_line(format_args!("sx: warning: {}", limit_warning(w)));
                 }
             }
             AgentEvent::ToolCallStarted { .. } => {}
             AgentEvent::Done { .. } => {
                 self.end_thinking();
                 if self.open_line {
-                    println!();
+                    self.stdout(|out| out.write_all(b"\n"));
                     self.open_line = false;
                 }
             }
@@ -163,7 +198,7 @@ impl Renderer {
 
     fn end_thinking(&mut self) {
         if self.last == Last::Thinking {
-            eprintln!();
+            stderr_line(format_args!(""));
             self.last = Last::Nothing;
         }
     }
@@ -202,12 +237,12 @@ impl Renderer {
                 if let Some(e) = self.error.take() {
                     v["error"] = e;
                 }
-                let mut out = std::io::stdout().lock();
-                let _ = serde_json::to_writer(&mut out, &v);
-                let _ = out.write_all(b"\n");
-                let _ = out.flush();
+                self.stdout(|out| {
+                    serde_json::to_writer(&mut *out, &v)?;
+                    out.write_all(b"\n")
+                });
             }
-            AgentEvent::Notice(n) => eprintln!("sx: {n}"),
+            AgentEvent::Notice(n) => stderr_line(format_args!("sx: {n}")),
             _ => {}
         }
     }

@@ -1,4 +1,5 @@
 mod agent;
+mod broken_pipe;
 mod captures;
 mod common;
 mod config_cli;

@@ -3,12 +3,12 @@
 //! so two processes refreshing the same login at once would log the user out.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
+use sx_config::atomic::{AtomicWrite, Mode, Parent};
 
 use super::jwt::{Claims, decode_claims};
 use super::{AuthError, CodexToken, RefreshFailure};
@@ -255,48 +255,20 @@ fn rfc3339_micros(t: SystemTime) -> String {
     humantime::format_rfc3339_micros(t).to_string()
 }
 
+/// How credential files are written (see [`sx_config::atomic`]): mode 0600, a missing parent
+/// directory created 0700, fsync of the file and of the directory after the rename.
+const CREDENTIALS_WRITE: AtomicWrite = AtomicWrite::new()
+    .mode(Mode::Set(0o600))
+    .parent(Parent::CreateWithMode(0o700));
+
 /// Write `bytes` to `path` atomically with mode 0600, creating the parent directory (0700).
 pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), AuthError> {
-    let werr = |source: std::io::Error| AuthError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if !dir.exists() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(werr)?;
-    }
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("auth.json");
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        // Make the rename itself durable.
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(werr)
+    CREDENTIALS_WRITE
+        .write(path, bytes)
+        .map_err(|source| AuthError::Write {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 use std::os::unix::fs::DirBuilderExt;

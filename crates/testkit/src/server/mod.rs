@@ -481,6 +481,18 @@ fn chunk_stream(
                         None,
                     ));
                 }
+                Chunk::WaitFor(path) => {
+                    let deadline = tokio::time::Instant::now() + STALL_LIMIT;
+                    while !path.exists() {
+                        if tokio::time::Instant::now() >= deadline {
+                            return Some((
+                                Err(std::io::Error::other("mock: the awaited file never came")),
+                                None,
+                            ));
+                        }
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                }
                 Chunk::Abort => {
                     // Yield once so hyper flushes what was sent before the abort.
                     tokio::task::yield_now().await;

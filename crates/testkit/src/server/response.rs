@@ -20,6 +20,9 @@ pub enum Chunk {
     /// (at most 120 s, after which the connection is dropped). Chunks after it are
     /// never sent.
     Stall,
+    /// Send nothing until this file exists (a test's signal that something happened, e.g.
+    /// "the reader closed its pipe"), then go on; after 120 s the connection is dropped.
+    WaitFor(std::path::PathBuf),
     /// Drop the connection mid-body: the chunked body never gets its terminating
     /// chunk, so the client sees an incomplete body (an error), not a clean end.
     /// Chunks after it are never sent.
