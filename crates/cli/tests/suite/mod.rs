@@ -1,6 +1,7 @@
 mod agent;
 mod broken_pipe;
 mod captures;
+mod codex_wire;
 mod common;
 mod config_cli;
 mod login;
