@@ -8,20 +8,20 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
 use sxnet::model::{
-    Block, Effort, Message, Request, Role, StopReason as ModelStop, ToolCall, ToolResult, ToolSpec,
-    Usage,
+    Block, Effort, Message, Request, Role, StopReason as ModelStop, ToolCall, ToolSpec, Usage,
 };
 use sxnet::{Provider, ProviderError, StreamEvent};
 use tokio_util::sync::CancellationToken;
 
-use crate::approval::{Approval, Decision};
+mod calls;
+
+use crate::approval::Approval;
 use crate::compact;
 use crate::event::{AgentEvent, StopReason};
-use crate::functions::{self, Function, Origin};
+use crate::functions::Function;
 use crate::session::Session;
-use crate::tools::{Tool, ToolContext, ToolKind, ToolOutput};
+use crate::tools::{Tool, ToolContext};
 
 /// Per-session settings the loop needs.
 #[derive(Debug, Clone)]
@@ -71,12 +71,6 @@ pub struct RunOutcome {
 }
 
 pub type AgentSink<'s> = dyn FnMut(AgentEvent<'_>) + Send + 's;
-
-enum Target<'a> {
-    Tool(&'a Arc<dyn Tool>),
-    Function(&'a Function),
-    Unknown,
-}
 
 impl Agent {
     #[allow(clippy::too_many_arguments)]
@@ -311,166 +305,6 @@ impl Agent {
         self.push(note, sink);
     }
 
-    fn target(&self, name: &str) -> Target<'_> {
-        if let Some(t) = self.tools.iter().find(|t| t.name() == name) {
-            return Target::Tool(t);
-        }
-        match self.functions.iter().find(|f| f.name == name) {
-            Some(f) => Target::Function(f),
-            None => Target::Unknown,
-        }
-    }
-
-    fn is_parallel_safe(&self, call: &ToolCall) -> bool {
-        matches!(self.target(&call.name), Target::Tool(t) if t.kind() == ToolKind::ReadOnly)
-    }
-
-    /// Run one assistant turn's calls. Consecutive read-only calls run concurrently; the rest
-    /// one at a time, in order. Returns the results and why the run must stop, if it must.
-    async fn run_calls(
-        &self,
-        calls: &[ToolCall],
-        cancel: &CancellationToken,
-        sink: &mut AgentSink<'_>,
-    ) -> (Vec<Block>, Option<StopReason>) {
-        let mut results = Vec::with_capacity(calls.len());
-        let mut returned_to_caller = false;
-        let mut i = 0;
-        while i < calls.len() {
-            if cancel.is_cancelled() {
-                for c in &calls[i..] {
-                    if !self.is_caller_function(c) {
-                        results.push(result_block(
-                            c,
-                            ToolOutput::error("cancelled by the user before it ran"),
-                        ));
-                    }
-                }
-                return (results, Some(StopReason::Cancelled));
-            }
-            let mut end = i + 1;
-            if self.is_parallel_safe(&calls[i]) {
-                while end < calls.len() && self.is_parallel_safe(&calls[end]) {
-                    end += 1;
-                }
-            }
-            let batch = &calls[i..end];
-            let inputs: Vec<Result<Value, String>> = batch.iter().map(parse_input).collect();
-            for (c, input) in batch.iter().zip(&inputs) {
-                match (self.target(&c.name), input) {
-                    (Target::Function(f), Ok(args)) if f.command.is_none() => {
-                        sink(AgentEvent::FunctionCall {
-                            id: &c.id,
-                            name: &c.name,
-                            arguments: args,
-                        });
-                    }
-                    (_, Ok(v)) => sink(AgentEvent::ToolCall {
-                        id: &c.id,
-                        name: &c.name,
-                        input: v,
-                    }),
-                    (_, Err(_)) => sink(AgentEvent::ToolCall {
-                        id: &c.id,
-                        name: &c.name,
-                        input: &Value::Null,
-                    }),
-                }
-            }
-            if cancel.is_cancelled() {
-                // Cancelled while announcing (the reader of the output went away): none runs.
-                continue;
-            }
-            let outputs = futures_util::future::join_all(
-                batch
-                    .iter()
-                    .zip(&inputs)
-                    .map(|(c, input)| self.execute(c, input, cancel)),
-            )
-            .await;
-            for (c, out) in batch.iter().zip(outputs) {
-                let Some(out) = out else {
-                    returned_to_caller = true;
-                    continue;
-                };
-                if let Some(d) = &out.diff {
-                    sink(AgentEvent::Diff(d));
-                }
-                sink(AgentEvent::ToolResult {
-                    id: &c.id,
-                    name: &c.name,
-                    output: &out.text,
-                    is_error: out.is_error,
-                });
-                results.push(result_block(c, out));
-            }
-            i = end;
-        }
-        if cancel.is_cancelled() {
-            return (results, Some(StopReason::Cancelled));
-        }
-        (
-            results,
-            returned_to_caller.then_some(StopReason::FunctionCall),
-        )
-    }
-
-    fn is_caller_function(&self, c: &ToolCall) -> bool {
-        matches!(self.target(&c.name), Target::Function(f) if f.command.is_none())
-    }
-
-    /// Run one call; `None` for a function that goes back to the caller.
-    async fn execute(
-        &self,
-        call: &ToolCall,
-        input: &Result<Value, String>,
-        cancel: &CancellationToken,
-    ) -> Option<ToolOutput> {
-        let input = match input {
-            Ok(v) => v.clone(),
-            Err(why) => return Some(ToolOutput::error(why.clone())),
-        };
-        let ctx = ToolContext {
-            cancel: cancel.clone(),
-            ..self.ctx.clone()
-        };
-        Some(match self.target(&call.name) {
-            Target::Tool(t) => {
-                if t.kind() == ToolKind::Mutating
-                    && let Decision::Deny(why) = self.approval.decide(&call.name, &input).await
-                {
-                    return Some(ToolOutput::error(why));
-                }
-                t.run(input, &ctx).await
-            }
-            Target::Function(f) => {
-                f.command.as_ref()?;
-                // A repository's functions run commands like any other command would.
-                if matches!(f.origin, Origin::Project(_))
-                    && let Decision::Deny(why) = self.approval.decide(&call.name, &input).await
-                {
-                    return Some(ToolOutput::error(why));
-                }
-                functions::run_command(f, &input, &ctx).await
-            }
-            Target::Unknown => {
-                let names: Vec<&str> = self.specs.iter().map(|s| s.name.as_str()).collect();
-                ToolOutput::error(if names.is_empty() {
-                    format!(
-                        "there is no tool '{}': no tools are available in this session",
-                        call.name
-                    )
-                } else {
-                    format!(
-                        "there is no tool '{}'; available tools: {}",
-                        call.name,
-                        names.join(", ")
-                    )
-                })
-            }
-        })
-    }
-
     fn finish(
         &self,
         stop: StopReason,
@@ -507,30 +341,6 @@ impl Agent {
             error,
         }
     }
-}
-
-fn parse_input(c: &ToolCall) -> Result<Value, String> {
-    match c.input() {
-        Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(other) => Err(format!(
-            "the arguments of '{}' must be a JSON object, got {other}; call it again with an object",
-            c.name
-        )),
-        Err(e) => Err(format!(
-            "the arguments of '{}' are not valid JSON ({e}); call it again with a JSON object matching its schema",
-            c.name
-        )),
-    }
-}
-
-fn result_block(c: &ToolCall, out: ToolOutput) -> Block {
-    Block::ToolResult(ToolResult {
-        call_id: c.id.clone(),
-        name: c.name.clone(),
-        output: out.text,
-        is_error: out.is_error,
-        images: out.images,
-    })
 }
 
 #[cfg(test)]

@@ -1,4 +1,6 @@
 use super::*;
+use crate::tools::{ToolKind, ToolOutput};
+use serde_json::Value;
 use std::sync::Mutex;
 
 use async_trait::async_trait;

@@ -7,9 +7,9 @@
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 use sx_config::atomic::{AtomicWrite, Mode};
 use sxnet::http::TrafficLog;
 use sxnet::model::{Block, Message, Role, ToolResult, Usage};
+
+mod traffic;
+use traffic::TrafficDir;
 
 pub const SESSIONS_DIR: &str = ".scorpiox/sessions";
 const FORMAT_VERSION: u32 = 1;
@@ -453,92 +456,6 @@ fn ensure_gitignored(git_root: &Path, project_root: &Path) -> Result<(), Session
         "{sep}# sx sessions (transcripts and traffic logs)\n{entry}"
     )
     .map_err(io_err(&path))
-}
-
-/// The `traffic/` folder: `NNNN-request.json` and `NNNN-response.txt` (status, headers, then
-/// the body as received — SSE byte for byte), with secrets replaced by `***`.
-struct TrafficDir {
-    dir: PathBuf,
-    next: AtomicU64,
-    secrets: Arc<Secrets>,
-    /// Responses being received: (id, text so far). Written whole at the end so a secret is
-    /// never split across writes (and so never escapes redaction).
-    open: Mutex<Vec<(u64, Vec<u8>)>>,
-}
-
-impl TrafficDir {
-    fn file(&self, id: u64, kind: &str) -> PathBuf {
-        self.dir.join(format!("{id:04}-{kind}"))
-    }
-
-    fn write(&self, path: &Path, text: &str) {
-        // The traffic log is a diagnostic: failing to write it never fails the run.
-        let _ = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .and_then(|mut f| f.write_all(self.secrets.redact(text).as_bytes()));
-    }
-}
-
-impl TrafficLog for TrafficDir {
-    fn request(&self, method: &str, url: &str, headers: &[(String, String)], body: &[u8]) -> u64 {
-        let id = self.next.fetch_add(1, Ordering::SeqCst) + 1;
-        let body_json: serde_json::Value = serde_json::from_slice(body).unwrap_or_else(|_| {
-            serde_json::Value::String(String::from_utf8_lossy(body).into_owned())
-        });
-        let headers: serde_json::Map<String, serde_json::Value> = headers
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
-        let doc = serde_json::json!({"time": now(), "method": method, "url": url, "headers": headers, "body": body_json});
-        self.write(
-            &self.file(id, "request.json"),
-            &serde_json::to_string_pretty(&doc).expect("serializes"),
-        );
-        id
-    }
-
-    fn response_head(&self, id: u64, status: u16, headers: &[(String, String)]) {
-        let mut head = format!("HTTP {status}\n");
-        for (k, v) in headers {
-            head.push_str(&format!("{k}: {v}\n"));
-        }
-        head.push('\n');
-        self.open
-            .lock()
-            .expect("poisoned")
-            .push((id, head.into_bytes()));
-    }
-
-    fn response_chunk(&self, id: u64, chunk: &[u8]) {
-        if let Some((_, buf)) = self
-            .open
-            .lock()
-            .expect("poisoned")
-            .iter_mut()
-            .find(|(i, _)| *i == id)
-        {
-            buf.extend_from_slice(chunk);
-        }
-    }
-
-    fn response_end(&self, id: u64, error: Option<&str>) {
-        let buf = {
-            let mut open = self.open.lock().expect("poisoned");
-            match open.iter().position(|(i, _)| *i == id) {
-                Some(pos) => open.swap_remove(pos).1,
-                None => Vec::new(),
-            }
-        };
-        let mut text = String::from_utf8_lossy(&buf).into_owned();
-        if let Some(e) = error {
-            text.push_str(&format!("\n[sx: {e}]\n"));
-        }
-        self.write(&self.file(id, "response.txt"), &text);
-    }
 }
 
 #[cfg(test)]

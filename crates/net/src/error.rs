@@ -171,20 +171,48 @@ impl ProviderError {
     /// Whether the failure happened before the server answered (request-level) rather than
     /// while reading the stream; the two have separate retry budgets.
     pub fn is_stream_error(&self) -> bool {
-        matches!(
-            self,
+        match self {
             ProviderError::IdleTimeout { .. }
-                | ProviderError::StreamTruncated { .. }
-                | ProviderError::Incomplete { .. }
-                | ProviderError::Failed { .. }
-        )
+            | ProviderError::StreamTruncated { .. }
+            | ProviderError::Incomplete { .. }
+            | ProviderError::Failed { .. } => true,
+            ProviderError::Auth(_)
+            | ProviderError::Config(_)
+            | ProviderError::ContextWindowExceeded { .. }
+            | ProviderError::UsageLimitReached { .. }
+            | ProviderError::UsageNotIncluded { .. }
+            | ProviderError::QuotaExceeded { .. }
+            | ProviderError::RateLimited { .. }
+            | ProviderError::Overloaded { .. }
+            | ProviderError::Server { .. }
+            | ProviderError::InvalidRequest { .. }
+            | ProviderError::UnexpectedStatus { .. }
+            | ProviderError::Network { .. }
+            | ProviderError::Protocol { .. }
+            | ProviderError::Cancelled => false,
+        }
     }
 
     pub fn exit_code(&self) -> u8 {
         match self {
             ProviderError::Auth(e) => e.exit_code(),
             ProviderError::Config(_) => EXIT_CONFIG,
-            _ => EXIT_RUNTIME,
+            ProviderError::ContextWindowExceeded { .. }
+            | ProviderError::UsageLimitReached { .. }
+            | ProviderError::UsageNotIncluded { .. }
+            | ProviderError::QuotaExceeded { .. }
+            | ProviderError::RateLimited { .. }
+            | ProviderError::Overloaded { .. }
+            | ProviderError::Server { .. }
+            | ProviderError::InvalidRequest { .. }
+            | ProviderError::UnexpectedStatus { .. }
+            | ProviderError::Network { .. }
+            | ProviderError::IdleTimeout { .. }
+            | ProviderError::StreamTruncated { .. }
+            | ProviderError::Incomplete { .. }
+            | ProviderError::Failed { .. }
+            | ProviderError::Protocol { .. }
+            | ProviderError::Cancelled => EXIT_RUNTIME,
         }
     }
 
