@@ -273,8 +273,10 @@ fn installation_id(home: &Path) -> Option<String> {
         }
     }
     let id = uuid::Uuid::new_v4().to_string();
-    std::fs::create_dir_all(path.parent()?).ok()?;
-    std::fs::write(&path, format!("{id}\n")).ok()?;
+    sx_config::atomic::AtomicWrite::new()
+        .parent(sx_config::atomic::Parent::Create)
+        .write(&path, format!("{id}\n").as_bytes())
+        .ok()?;
     Some(id)
 }
 
