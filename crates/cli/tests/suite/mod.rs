@@ -1,6 +1,7 @@
 mod agent;
 mod common;
 mod config_cli;
+mod doc_claims;
 mod login;
 mod ssh_source;
 mod sx_codex;
