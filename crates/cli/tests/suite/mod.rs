@@ -2,6 +2,7 @@ mod agent;
 mod common;
 mod config_cli;
 mod doc_claims;
+mod functions;
 mod login;
 mod ssh_source;
 mod sx_codex;
