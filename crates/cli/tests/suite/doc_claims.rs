@@ -7,21 +7,12 @@
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use sx_testkit::auth::{AuthJson, MARKER_CLAIM, jwt_claims};
-use sx_testkit::{
-    CODEX_RESPONSES_PATH, MockResponse, OAUTH_TOKEN_PATH, Recorded, fixture, responses, sse,
-};
+use sx_testkit::{CODEX_RESPONSES_PATH, MockResponse, OAUTH_TOKEN_PATH, Recorded, fixture};
 
+use super::agent::{answer, sessions};
 use super::common::{Env, error_line, json_lines, read_json, stderr_of};
 
 const PATH: &str = CODEX_RESPONSES_PATH;
-
-fn answer(env: &Env, text: &str) {
-    env.server.enqueue(
-        "POST",
-        PATH,
-        MockResponse::sse(sse::encode(&responses::text_turn(text))),
-    );
-}
 
 fn marker(rec: &Recorded) -> Value {
     let auth = rec.header("authorization").expect("authorization header");
@@ -169,18 +160,6 @@ fn http_400_context_length(env: &Env) {
     );
 }
 
-fn session_dirs(env: &Env) -> Vec<std::path::PathBuf> {
-    let Ok(rd) = std::fs::read_dir(env.proj.join(".scorpiox/sessions")) else {
-        return Vec::new();
-    };
-    let mut v: Vec<_> = rd
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn an_http_400_context_length_exceeded_compacts_once_then_reports() {
     let env = Env::new();
@@ -209,7 +188,7 @@ fn an_http_400_context_length_exceeded_compacts_once_then_reports() {
         note.starts_with("[Context compacted]") && note.contains("a big task"),
         "{note}"
     );
-    assert_eq!(session_dirs(&env).len(), 2, "a continuation session");
+    assert_eq!(sessions(&env).len(), 2, "a continuation session");
 
     // Still too big after compacting: reported (exit 1), no third request.
     let env = Env::new();
@@ -248,7 +227,7 @@ fn the_default_provider_is_not_built_yet_and_says_so_with_exit_2() {
     );
     assert!(out.stdout.is_empty());
     assert!(env.server.requests().is_empty(), "nothing was sent");
-    assert!(session_dirs(&env).is_empty(), "no session left behind");
+    assert!(sessions(&env).is_empty(), "no session left behind");
 
     for name in ["claude_code", "anthropic", "gemini", "openai"] {
         let out = env

@@ -10,44 +10,14 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
-use serde_json::{Value, json};
+use serde_json::json;
+use sx_testkit::CODEX_RESPONSES_PATH;
 use sx_testkit::auth::AuthJson;
-use sx_testkit::{CODEX_RESPONSES_PATH, MockResponse, Recorded, responses, sse};
 
+use super::agent::{answer, call, output_of, sessions};
 use super::common::{Env, json_lines, read_json, stderr_of};
 
 const PATH: &str = CODEX_RESPONSES_PATH;
-
-/// A model turn calling `name` with `args`.
-fn model_calls(env: &Env, call_id: &str, name: &str, args: Value) {
-    let events = responses::function_call_turn(call_id, name, &args.to_string());
-    env.server
-        .enqueue("POST", PATH, MockResponse::sse(sse::encode(&events)));
-}
-
-fn model_answers(env: &Env, text: &str) {
-    env.server.enqueue(
-        "POST",
-        PATH,
-        MockResponse::sse(sse::encode(&responses::text_turn(text))),
-    );
-}
-
-/// What the next request told the model about `call_id`.
-fn result_of(req: &Recorded, call_id: &str) -> String {
-    let body = req.json();
-    let item = body["input"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["type"] == "function_call_output" && i["call_id"] == call_id)
-        .unwrap_or_else(|| panic!("no result for {call_id} in {body}"))
-        .clone();
-    item["output"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{item}"))
-        .to_string()
-}
 
 /// One function with a command, as a functions file.
 fn function_file(path: &Path, name: &str, command: &str) {
@@ -74,9 +44,9 @@ fn a_projects_function_commands_need_approval_but_the_users_do_not() {
         );
         let own = env.home.join("fns.json");
         function_file(&own, "my_deploy", "touch ran-$SX_FUNCTION; echo deployed");
-        model_calls(&env, "c1", "repo_deploy", json!({}));
-        model_calls(&env, "c2", "my_deploy", json!({}));
-        model_answers(&env, "done");
+        call(&env, "c1", "repo_deploy", json!({}));
+        call(&env, "c2", "my_deploy", json!({}));
+        answer(&env, "done");
         let out = env
             .sx()
             .args(["-p", "deploy", "--functions"])
@@ -87,7 +57,7 @@ fn a_projects_function_commands_need_approval_but_the_users_do_not() {
         assert!(out.status.success(), "{approval:?}: {}", stderr_of(&out));
         let reqs = env.server.requests_to(PATH);
         assert_eq!(reqs.len(), 3, "{approval:?}");
-        let (repo, mine) = (result_of(&reqs[1], "c1"), result_of(&reqs[2], "c2"));
+        let (repo, mine) = (output_of(&reqs[1], "c1"), output_of(&reqs[2], "c2"));
         let repo_ran = env.proj.join("ran-repo_deploy").exists();
         assert_eq!(
             repo_ran,
@@ -124,8 +94,8 @@ fn a_failing_function_returns_its_stdout_and_stderr_as_an_error() {
         "flaky",
         "echo 'partial output'; echo 'it broke' >&2; exit 3",
     );
-    model_calls(&env, "f1", "flaky", json!({}));
-    model_answers(&env, "reported");
+    call(&env, "f1", "flaky", json!({}));
+    answer(&env, "reported");
     let out = env
         .sx()
         .args(["-p", "try it", "--functions"])
@@ -135,7 +105,7 @@ fn a_failing_function_returns_its_stdout_and_stderr_as_an_error() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     let reqs = env.server.requests_to(PATH);
     assert_eq!(reqs.len(), 2);
-    let result = result_of(&reqs[1], "f1");
+    let result = output_of(&reqs[1], "f1");
     assert!(
         result.contains("function 'flaky' failed (exit status: 3)"),
         "{result}"
@@ -146,13 +116,7 @@ fn a_failing_function_returns_its_stdout_and_stderr_as_an_error() {
     );
 
     // The transcript marks it as an error result.
-    let dir = std::fs::read_dir(env.proj.join(".scorpiox/sessions"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let conv = read_json(&dir.join("conversation.json"));
+    let conv = read_json(&sessions(&env)[0].join("conversation.json"));
     let block = conv["messages"]
         .as_array()
         .unwrap()
@@ -206,7 +170,7 @@ fn ctrl_c_kills_a_function_command_and_everything_it_started() {
         "echo $$ > sh.pid.tmp && mv sh.pid.tmp sh.pid; \
          sleep 300 & echo $! > kid.pid.tmp && mv kid.pid.tmp kid.pid; wait",
     );
-    model_calls(&env, "j1", "long_job", json!({}));
+    call(&env, "j1", "long_job", json!({}));
     let mut child = env
         .sx_std()
         .args([
