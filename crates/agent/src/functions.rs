@@ -245,6 +245,17 @@ fn check_schema(s: &Value, at: &str) -> Result<(), String> {
 /// JSON on stdin and `SX_FUNCTION=<name>` in its environment; stdout is the result. A non-zero
 /// exit, a timeout or a cancel is an error result that includes stderr.
 pub async fn run_command(f: &Function, args: &Value, ctx: &ToolContext) -> ToolOutput {
+    run_command_until(f, args, ctx, tokio::time::sleep(COMMAND_TIMEOUT)).await
+}
+
+/// [`run_command`] with the [`COMMAND_TIMEOUT`] expiring when `timed_out` completes (tests end
+/// it on an event instead of waiting two minutes).
+async fn run_command_until(
+    f: &Function,
+    args: &Value,
+    ctx: &ToolContext,
+    timed_out: impl std::future::Future<Output = ()>,
+) -> ToolOutput {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let Some(command) = &f.command else {
         return ToolOutput::error(format!("function '{}' has no command", f.name));
@@ -287,7 +298,7 @@ pub async fn run_command(f: &Function, args: &Value, ctx: &ToolContext) -> ToolO
     };
     let stopped = tokio::select! {
         _ = ctx.cancel.cancelled() => "was cancelled by the user".to_string(),
-        _ = tokio::time::sleep(COMMAND_TIMEOUT) => format!("timed out after {}s", COMMAND_TIMEOUT.as_secs()),
+        () = timed_out => format!("timed out after {}s", COMMAND_TIMEOUT.as_secs()),
         (o, e) = io => {
             let status = child.wait().await;
             guard.0 = None;
@@ -331,6 +342,10 @@ fn cap(s: &str) -> String {
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 /// Output kept from a function's command.
 pub const OUTPUT_CAP: usize = 30_000;
+
+#[cfg(test)]
+#[path = "functions_tests.rs"]
+mod run_tests;
 
 #[cfg(test)]
 mod tests {

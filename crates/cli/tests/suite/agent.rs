@@ -14,7 +14,7 @@ use sx_testkit::{CODEX_RESPONSES_PATH, Chunk, MockResponse, Recorded, fixture, r
 
 use super::common::{Env, assert_no_panic, error_line, json_lines, read_json, stderr_of};
 
-fn call(env: &Env, call_id: &str, name: &str, args: Value) {
+pub(super) fn call(env: &Env, call_id: &str, name: &str, args: Value) {
     let events = responses::function_call_turn(call_id, name, &args.to_string());
     env.server.enqueue(
         "POST",
@@ -50,7 +50,7 @@ fn calls(env: &Env, list: &[(&str, &str, Value)]) {
     );
 }
 
-fn answer(env: &Env, text: &str) {
+pub(super) fn answer(env: &Env, text: &str) {
     env.server.enqueue(
         "POST",
         CODEX_RESPONSES_PATH,
@@ -59,7 +59,7 @@ fn answer(env: &Env, text: &str) {
 }
 
 /// The `function_call_output` for `call_id` in a recorded request.
-fn output_of(req: &Recorded, call_id: &str) -> String {
+pub(super) fn output_of(req: &Recorded, call_id: &str) -> String {
     let body = req.json();
     let item = body["input"]
         .as_array()
@@ -83,7 +83,7 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn sessions(env: &Env) -> Vec<std::path::PathBuf> {
+pub(super) fn sessions(env: &Env) -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(env.proj.join(".scorpiox/sessions"))
         .map(|rd| {
             rd.filter_map(|e| e.ok())

@@ -4,6 +4,8 @@ mod captures;
 mod codex_wire;
 mod common;
 mod config_cli;
+mod doc_claims;
+mod functions;
 mod login;
 mod ssh_source;
 mod sx_codex;

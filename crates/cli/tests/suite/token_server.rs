@@ -7,9 +7,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -61,15 +61,20 @@ impl Team {
     }
 
     fn command(&self, keys: &str) -> Command {
+        self.command_on("127.0.0.1:0", keys, &self.env.server.url())
+    }
+
+    /// The server on `listen`, refreshing at the issuer `auth_url`.
+    fn command_on(&self, listen: &str, keys: &str, auth_url: &str) -> Command {
         let mut c = Command::new(assert_cmd::cargo::cargo_bin(BIN));
         c.env_clear()
             .env("HOME", &self.env.home)
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .current_dir(&self.env.proj)
-            .args(["--listen", "127.0.0.1:0", "-e"])
+            .args(["--listen", listen, "-e"])
             .arg(format!("TOKEN_SERVER_KEYS={keys}"))
             .arg("-e")
-            .arg(format!("CODEX_AUTH_URL={}", self.env.server.url()));
+            .arg(format!("CODEX_AUTH_URL={auth_url}"));
         c
     }
 
@@ -93,8 +98,39 @@ impl Team {
 struct Server {
     child: Child,
     addr: String,
-    stderr: Arc<Mutex<String>>,
+    stderr: Arc<Log>,
     reader: Option<JoinHandle<()>>,
+}
+
+/// What the server wrote to stderr so far, and a way to wait for a line of it.
+#[derive(Default)]
+struct Log {
+    text: Mutex<String>,
+    grew: Condvar,
+}
+
+impl Log {
+    fn push(&self, line: &str) {
+        self.text.lock().unwrap().push_str(line);
+        self.grew.notify_all();
+    }
+
+    fn text(&self) -> String {
+        self.text.lock().unwrap().clone()
+    }
+
+    /// Wait (generously) until the log holds `needle`.
+    fn wait_for(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut text = self.text.lock().unwrap();
+        while !text.contains(needle) {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            text = self.grew.wait_timeout(text, left).unwrap().0;
+        }
+        true
+    }
 }
 
 impl Server {
@@ -105,13 +141,13 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Log::default());
         let mut err = BufReader::new(child.stderr.take().unwrap());
         let sink = Arc::clone(&stderr);
         let reader = std::thread::spawn(move || {
             let mut line = String::new();
             while err.read_line(&mut line).is_ok_and(|n| n > 0) {
-                sink.lock().unwrap().push_str(&line);
+                sink.push(&line);
                 line.clear();
             }
         });
@@ -124,7 +160,7 @@ impl Server {
             reader.join().unwrap();
             panic!(
                 "no address line ({status}): {first:?}; stderr: {}",
-                stderr.lock().unwrap()
+                stderr.text()
             );
         };
         Server {
@@ -159,18 +195,27 @@ impl Server {
     }
 
     /// SIGTERM, wait, and return the exit status with everything the server wrote to stderr.
-    fn stop(mut self) -> (ExitStatus, String) {
+    fn stop(self) -> (ExitStatus, String) {
+        self.signal("-TERM");
+        self.wait()
+    }
+
+    fn signal(&self, which: &str) {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
-                .args(["-TERM", &pid])
+                .args([which, &pid])
                 .status()
                 .unwrap()
                 .success()
         );
+    }
+
+    /// Wait for the exit; the status with everything the server wrote to stderr.
+    fn wait(mut self) -> (ExitStatus, String) {
         let status = self.child.wait().unwrap();
         self.reader.take().unwrap().join().unwrap();
-        let log = self.stderr.lock().unwrap().clone();
+        let log = self.stderr.text();
         assert_no_panic(&log);
         (status, log)
     }
@@ -183,7 +228,7 @@ impl Drop for Server {
             let _ = self.child.wait();
             let _ = reader.join();
             if !std::thread::panicking() {
-                assert_no_panic(&self.stderr.lock().unwrap());
+                assert_no_panic(&self.stderr.text());
             }
         }
     }
@@ -635,10 +680,11 @@ fn startup_errors_are_one_line_with_exit_2() {
         "{line}"
     );
 
-    let line = run(team
-        .command(&team.keys())
-        .args(["--listen", "not an address"]));
-    assert!(line.contains("--listen"), "{line}");
+    let line = run(&mut team.command_on("not an address", &team.keys(), "http://127.0.0.1:1"));
+    assert!(
+        line.contains("--listen not an address") && line.contains("HOST:PORT"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -686,4 +732,171 @@ fn sx_fetches_its_token_from_the_server_end_to_end() {
     assert_eq!(reqs[0].header("chatgpt-account-id"), Some("acct-alice"));
     let (_, log) = server.stop();
     assert!(log.contains(" GET /codex 200 alice "), "{log}");
+}
+
+// --- lifecycle (docs/token-server.md § Running it, § Creating the account files) ------------
+
+/// Read one HTTP request (head and `content-length` body) from `conn`.
+fn read_request(conn: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        assert_eq!(conn.read(&mut byte).unwrap(), 1, "request cut short");
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8(buf).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    conn.read_exact(&mut body).unwrap();
+    head + &String::from_utf8(body).unwrap()
+}
+
+/// The first connection to `listener`; fails the test if none comes (generously) soon.
+fn accept_within_a_minute(listener: &std::net::TcpListener) -> TcpStream {
+    listener.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match listener.accept() {
+            Ok((conn, _)) => {
+                conn.set_nonblocking(false).unwrap();
+                conn.set_read_timeout(Some(Duration::from_secs(60)))
+                    .unwrap();
+                return conn;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(Instant::now() < deadline, "nobody connected");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
+#[test]
+fn sigterm_and_sigint_let_an_open_request_finish_then_exit_0() {
+    for signal in ["-TERM", "-INT"] {
+        let team = Team::new(AuthJson::new().expires_in(-60));
+        // The OAuth issuer is ours: it answers the refresh only once the server is stopping,
+        // so alice's request is still open when the signal arrives.
+        let issuer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let auth_url = format!("http://{}", issuer.local_addr().unwrap());
+        let server = Server::start(team.command_on("127.0.0.1:0", &team.keys(), &auth_url));
+        let answer = std::thread::scope(|s| {
+            let caller = s.spawn(|| server.get("/codex", Some(&team.alice_key)));
+            let mut upstream = accept_within_a_minute(&issuer);
+            let refresh = read_request(&mut upstream);
+            assert!(refresh.starts_with("POST /oauth/token "), "{refresh}");
+
+            server.signal(signal);
+            assert!(
+                server.stderr.wait_for("shutting down"),
+                "{signal}: {}",
+                server.stderr.text()
+            );
+            // It stops accepting (new connections are refused) ...
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while TcpStream::connect(&server.addr).is_ok() {
+                assert!(Instant::now() < deadline, "{signal}: still accepting");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            // ... while the open request still gets its answer.
+            let body = oauth_refresh_ok(3600, "fresh", Some("rt-rotated")).to_string();
+            write!(
+                upstream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            caller.join().unwrap()
+        });
+        assert_eq!(answer.status, 200, "{signal}: {answer:?}");
+        assert_eq!(
+            marker(answer.json()["access_token"].as_str().unwrap()),
+            "fresh"
+        );
+        let (status, log) = server.wait();
+        assert_eq!(status.code(), Some(0), "{signal}: {log}");
+        assert!(log.contains(" GET /codex 200 alice "), "{log}");
+        assert_eq!(
+            read_json(&team.alice_path())["tokens"]["refresh_token"],
+            "rt-rotated",
+            "the refresh was saved before the exit"
+        );
+    }
+}
+
+#[test]
+fn an_address_in_use_is_exit_1() {
+    let team = Team::new(AuthJson::new());
+    // Held by this test for the whole run: nobody else can take it in between.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = team
+        .command_on(&addr, &team.keys(), &team.env.server.url())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(out.stdout.is_empty(), "no address announced");
+    let line = error_line(&out);
+    assert!(
+        line.contains(&format!("cannot listen on {addr}")) && line.contains("--listen"),
+        "{line}"
+    );
+    for s in team.secrets() {
+        assert!(!line.contains(&s), "{line}");
+    }
+    drop(taken);
+}
+
+#[test]
+fn a_login_replaced_on_disk_is_served_without_a_restart() {
+    // Alice's refresh token was used elsewhere: her callers get 502 "sign in again".
+    let team = Team::new(AuthJson::new().expires_in(-60));
+    team.env.server.enqueue(
+        "POST",
+        OAUTH_TOKEN_PATH,
+        MockResponse::json(401, oauth_error("refresh_token_reused")),
+    );
+    let server = team.start();
+    let r = server.get("/codex", Some(&team.alice_key));
+    assert_eq!(r.status, 502, "{r:?}");
+
+    // She signs in again (scorpiox-codex-login --name alice --force writes the file) ...
+    let again = AuthJson::new()
+        .access_marker("alice-again")
+        .account_id("acct-alice")
+        .refresh_token("rt-new-login");
+    again.write(team.alice_path());
+    // ... and the same server process serves the new login.
+    let r = server.get("/codex", Some(&team.alice_key));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["access_token"], again.access_token());
+
+    // A working login replaced on disk is picked up too: nothing is cached.
+    let third = AuthJson::new()
+        .access_marker("alice-third")
+        .account_id("acct-alice");
+    third.write(team.alice_path());
+    let r = server.get("/codex", Some(&team.alice_key));
+    assert_eq!(
+        marker(r.json()["access_token"].as_str().unwrap()),
+        "alice-third"
+    );
+
+    assert_eq!(
+        team.env.server.requests_to(OAUTH_TOKEN_PATH).len(),
+        1,
+        "fresh logins need no refresh"
+    );
+    let (status, log) = server.stop();
+    assert!(status.success(), "{status}: {log}");
 }
