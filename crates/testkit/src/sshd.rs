@@ -1,11 +1,16 @@
 //! A real OpenSSH `sshd` on loopback, for the `ssh` token source's tests.
 //!
-//! [`Sshd::start`] runs `/usr/sbin/sshd -D -e -f <own config>` on `127.0.0.1` and a free port,
-//! with a freshly generated ed25519 host key, its own pid file and log, and two test users:
+//! [`Sshd::start`] binds a listener on `127.0.0.1` (port chosen by the kernel and held for the
+//! value's whole life) and serves every connection with its own `/usr/sbin/sshd -i -e -f <own
+//! config>` (inetd mode: the accepted socket is the process's stdin and stdout). There is no
+//! port found free and handed to a daemon that may lose it to another process, no readiness
+//! to poll (the port accepts before `start` returns), and a new host key is simply used by the
+//! next connection. Each server has a freshly generated ed25519 host key, its own log, and two
+//! test users:
 //! [`PASS_USER`] (password [`PASSWORD`]) and [`KEY_USER`] (a freshly generated ed25519 key
 //! pair, [`Sshd::key_user_private_key`]). Running as root, the harness creates the users when
 //! they are missing (`useradd -m`); otherwise it panics with what to do. Dropping the value
-//! kills the server.
+//! closes the listener and kills the connections' sshd processes.
 //!
 //! The users' `~/.codex/auth.json` are shared by every test on the machine, so
 //! [`Sshd::write_codex_auth`] and [`Sshd::remove_codex_auth`] take an exclusive lock (across
@@ -21,10 +26,13 @@ use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -39,7 +47,7 @@ pub const KEY_USER: &str = "sxtest-key";
 pub const HOST: &str = "127.0.0.1";
 
 const SSHD: &str = "/usr/sbin/sshd";
-const READY_TIMEOUT: Duration = Duration::from_secs(20);
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// PATH of every test user's sessions, after any [`SshdBuilder::path_dir`] directories.
 const BASE_PATH: &str = "/usr/bin:/bin";
 
@@ -70,7 +78,7 @@ impl SshdBuilder {
 pub struct Sshd {
     dir: TempDir,
     port: u16,
-    child: Option<Child>,
+    acceptor: Option<Acceptor>,
     /// `user` → PATH of its sessions.
     paths: BTreeMap<String, String>,
     /// `ssh-ed25519 AAAA…` (no comment).
@@ -122,25 +130,21 @@ impl Sshd {
             paths.insert(user.to_string(), parts.join(":"));
         }
 
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local_addr").port();
         let mut sshd = Sshd {
             dir,
-            port: 0,
-            child: None,
+            port,
+            acceptor: None,
             paths,
             host_public: String::new(),
             auth_lock: None,
         };
         sshd.new_host_key();
-        // A port found free may be taken before sshd binds it: try a few.
-        for attempt in 1..=5 {
-            sshd.port = free_port();
-            match sshd.launch() {
-                Ok(()) => return sshd,
-                Err(why) if attempt < 5 && why.contains("Address already in use") => {}
-                Err(why) => panic!("{why}"),
-            }
-        }
-        unreachable!()
+        let config = sshd.write_config();
+        sshd.check_config(&config);
+        sshd.acceptor = Some(Acceptor::start(listener, config, sshd.log_path()));
+        sshd
     }
 
     /// The port sshd listens on (on [`HOST`]).
@@ -177,17 +181,19 @@ impl Sshd {
         self.dir.path().join("client/id_ed25519")
     }
 
-    /// Stop sshd, generate a new host key, start again on the same port (so known_hosts
-    /// entries for it now hold the old key).
+    /// Replace the host key; the next connection (same port) is served with the new one, so
+    /// known_hosts entries for this server now hold the old key.
     pub fn regenerate_host_key(&mut self) {
-        self.stop();
         self.new_host_key();
-        self.launch().unwrap_or_else(|why| panic!("{why}"));
     }
 
     /// Everything sshd logged so far (for failing tests' messages).
     pub fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
+        fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("sshd.log")
     }
 
     /// Write `user`'s `~/.codex/auth.json` (owned by the user, 0600). Takes the test users'
@@ -270,7 +276,6 @@ impl Sshd {
             "Port {port}\n\
              ListenAddress {HOST}\n\
              HostKey {d}/host_ed25519\n\
-             PidFile {d}/sshd.pid\n\
              UsePAM no\n\
              PasswordAuthentication yes\n\
              PermitEmptyPasswords no\n\
@@ -295,52 +300,109 @@ impl Sshd {
         path
     }
 
-    fn launch(&mut self) -> Result<(), String> {
-        let config = self.write_config();
+    /// `sshd -t`: a bad config or key fails here, loudly, not as refused connections later.
+    fn check_config(&self, config: &Path) {
         // Privilege separation needs this directory (packages create it at boot).
         let _ = fs::create_dir_all("/run/sshd");
-        let log_path = self.dir.path().join("sshd.log");
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .expect("sshd.log");
-        let mut child = Command::new(SSHD)
-            .args(["-D", "-e", "-f"])
-            .arg(&config)
+        let out = Command::new(SSHD)
+            .arg("-t")
+            .arg("-f")
+            .arg(config)
             .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot run {SSHD}: {e}"))?;
-        let deadline = Instant::now() + READY_TIMEOUT;
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        loop {
-            if let Some(status) = child.try_wait().expect("wait sshd") {
-                return Err(format!(
-                    "sshd exited ({status}) before accepting connections; its log:\n{}",
-                    self.log()
-                ));
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                self.child = Some(child);
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "sshd did not accept connections on port {} within {READY_TIMEOUT:?}; its log:\n{}",
-                    self.port,
-                    self.log()
-                ));
-            }
-            std::thread::yield_now();
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {SSHD}: {e}"));
+        assert!(
+            out.status.success(),
+            "{SSHD} -t refused its config ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The listener's thread: one `sshd -i` per accepted connection.
+struct Acceptor {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    sessions: Arc<Mutex<Vec<Child>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Acceptor {
+    fn start(listener: TcpListener, config: PathBuf, log: PathBuf) -> Acceptor {
+        let addr = listener.local_addr().expect("local_addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let sessions = Arc::new(Mutex::new(Vec::new()));
+        let thread = {
+            let (stop, sessions) = (Arc::clone(&stop), Arc::clone(&sessions));
+            std::thread::Builder::new()
+                .name(format!("sshd-{}", addr.port()))
+                .spawn(move || accept_loop(&listener, &config, &log, &stop, &sessions))
+                .expect("spawn the sshd acceptor")
+        };
+        Acceptor {
+            addr,
+            stop,
+            sessions,
+            thread: Some(thread),
         }
     }
+}
 
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
+fn accept_loop(
+    listener: &TcpListener,
+    config: &Path,
+    log: &Path,
+    stop: &AtomicBool,
+    sessions: &Mutex<Vec<Child>>,
+) {
+    for stream in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(stream) = stream else { continue };
+        let spawned = serve(stream, config, log);
+        let mut sessions = sessions.lock().unwrap_or_else(|e| e.into_inner());
+        // Reap the finished ones as we go.
+        sessions.retain_mut(|c| c.try_wait().ok().flatten().is_none());
+        match spawned {
+            Ok(child) => sessions.push(child),
+            Err(e) => append_log(log, &format!("sx-testkit: cannot run {SSHD} -i: {e}\n")),
+        }
+    }
+}
+
+/// `sshd -i` with `stream` as its stdin and stdout and its log on stderr.
+fn serve(stream: TcpStream, config: &Path, log: &Path) -> std::io::Result<Child> {
+    let input = OwnedFd::from(stream.try_clone()?);
+    let output = OwnedFd::from(stream);
+    let log = OpenOptions::new().create(true).append(true).open(log)?;
+    Command::new(SSHD)
+        .args(["-i", "-e", "-f"])
+        .arg(config)
+        .stdin(Stdio::from(input))
+        .stdout(Stdio::from(output))
+        .stderr(log)
+        .spawn()
+}
+
+fn append_log(log: &Path, line: &str) {
+    if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(log) {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the blocking accept; the loop sees `stop` and returns, closing the listener.
+        if TcpStream::connect(self.addr).is_ok()
+            && let Some(thread) = self.thread.take()
+        {
+            let _ = thread.join();
+        }
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        for child in sessions.iter_mut() {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -349,7 +411,8 @@ impl Sshd {
 
 impl Drop for Sshd {
     fn drop(&mut self) {
-        self.stop();
+        // The connections' sshd processes go before the temp dir (their config and keys).
+        self.acceptor.take();
     }
 }
 
@@ -386,8 +449,13 @@ impl SshAgent {
                     sock.display()
                 );
             }
-            assert!(Instant::now() < deadline, "ssh-agent did not start");
-            std::thread::yield_now();
+            assert!(
+                Instant::now() < deadline,
+                "ssh-agent did not accept on {} within {READY_TIMEOUT:?}",
+                sock.display()
+            );
+            // Paces the poll (a spin would take a core from a loaded machine).
+            std::thread::sleep(Duration::from_millis(10));
         }
         SshAgent {
             _dir: dir,
@@ -450,13 +518,6 @@ fn run(cmd: &mut Command) -> String {
 fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
         .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 fn lock_file(name: &str) -> File {

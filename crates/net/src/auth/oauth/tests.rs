@@ -369,12 +369,9 @@ async fn code_exchange_and_api_key_mint() {
 
 #[tokio::test]
 async fn unreachable_issuer_is_a_network_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let e = client(&format!("http://127.0.0.1:{port}"))
+    // Bound, not listening: refused, and no other process can take the port meanwhile.
+    let closed = sx_testkit::ClosedPort::bind();
+    let e = client(&closed.url())
         .request_device_code()
         .await
         .unwrap_err();
