@@ -705,7 +705,9 @@ fn a_stalled_stream_hits_the_idle_timeout_and_is_retried() {
             "-p",
             "hi",
             "-e",
-            "STREAM_IDLE_TIMEOUT_MS=300",
+            // Long enough that no answer the mock does send can miss it on a loaded machine;
+            // only the stall (which never ends) waits it out.
+            "STREAM_IDLE_TIMEOUT_MS=3000",
             "--output-format",
             "stream-json",
         ])
@@ -720,7 +722,7 @@ fn a_stalled_stream_hits_the_idle_timeout_and_is_retried() {
     );
     assert_eq!(events.last().unwrap()["text"], "after the stall");
     assert!(
-        env.server.wait_for_streams_closed(Duration::from_secs(5)),
+        env.server.wait_for_streams_closed(Duration::from_secs(60)),
         "sx hung up on the stalled stream"
     );
 }
