@@ -421,7 +421,7 @@ async fn callback_server_routes() {
     let pending = server.wait_for_code("st").await.unwrap();
     assert_eq!(pending.code, "the-code");
     pending.succeed().await;
-    server.serve_success(Duration::from_secs(10)).await;
+    server.serve_success(Duration::from_secs(60)).await;
     let (s404, s405, s431, s200, page, s302, head, done) = browser.await.unwrap();
     assert_eq!(
         (s404, s405, s431, s200, s302, done),
