@@ -28,7 +28,7 @@ pub mod sse;
 pub mod sshd;
 
 pub use fixtures::{fixture, fixture_json, fixture_str, fixtures_dir};
-pub use ports::ClosedPort;
+pub use ports::{ClosedPort, fixed_port_candidates};
 pub use server::{Chunk, MockResponse, MockServer, Recorded};
 
 /// Path of the Codex Responses endpoint under [`MockServer::url`] (what

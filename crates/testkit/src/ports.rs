@@ -1,4 +1,5 @@
-//! [`ClosedPort`]: a loopback port that refuses connections and that nobody else can take.
+//! [`ClosedPort`]: a loopback port that refuses connections and that nobody else can take;
+//! [`fixed_port_candidates`]: ports for code that must release a port and bind it again.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -52,4 +53,26 @@ impl std::fmt::Debug for ClosedPort {
             .field("addr", &self.addr)
             .finish()
     }
+}
+
+/// Ports the kernel never hands out by itself (below the ephemeral range,
+/// `/proc/sys/net/ipv4/ip_local_port_range`, and at or above 1024), each once, from a starting
+/// point that differs per call. For a test whose code under test binds a *fixed* port, lets it
+/// go and binds it again (a sign-in taking over the callback port): a `bind(…:0)` or an
+/// outgoing connection elsewhere on the machine cannot take such a port in between, as it can
+/// an ephemeral one. Bind the first candidate that is free; the port is not reserved.
+pub fn fixed_port_candidates() -> impl Iterator<Item = u16> {
+    use std::hash::{BuildHasher, Hasher};
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768)
+        .max(1025);
+    let count = ephemeral_low - 1024;
+    // A random start (std's per-process hasher seed), so parallel test runs spread out.
+    let seed = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let start = (seed % u64::from(count)) as u16;
+    (0..count).map(move |i| 1024 + (start + i) % count)
 }

@@ -1,7 +1,7 @@
 use std::io::ErrorKind;
 use std::net::{TcpListener, TcpStream};
 
-use sx_testkit::ClosedPort;
+use sx_testkit::{ClosedPort, fixed_port_candidates};
 
 #[test]
 fn a_closed_port_refuses_connections() {
@@ -33,4 +33,20 @@ fn nobody_else_can_take_a_closed_port() {
         ErrorKind::AddrInUse
     );
     drop(closed);
+}
+
+#[test]
+fn fixed_port_candidates_are_outside_the_ephemeral_range() {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+    let low: u16 = range.split_whitespace().next().unwrap().parse().unwrap();
+    let all: Vec<u16> = fixed_port_candidates().collect();
+    assert_eq!(all.len(), usize::from(low - 1024));
+    let mut sorted = all.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), all.len(), "each once");
+    assert!(all.iter().all(|p| (1024..low).contains(p)));
+    // What the kernel assigns is never among them.
+    let assigned = TcpListener::bind("127.0.0.1:0").unwrap();
+    assert!(!all.contains(&assigned.local_addr().unwrap().port()));
 }

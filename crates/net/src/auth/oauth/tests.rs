@@ -467,8 +467,12 @@ async fn callback_server_refuses_a_wrong_state_and_cancels() {
 
 #[tokio::test]
 async fn a_busy_port_is_asked_to_cancel_first() {
-    let mut old = CallbackServer::bind(0).await.unwrap();
-    let port = old.port();
+    // The port is free between the old server leaving and the new one binding it: take one
+    // the kernel never assigns, so no other test's listener or connection can land there.
+    let port = sx_testkit::fixed_port_candidates()
+        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("a free port below the ephemeral range");
+    let mut old = CallbackServer::bind(port).await.unwrap();
     let old_login = tokio::spawn(async move { old.wait_for_code("st").await.map(|p| p.code) });
     let new = CallbackServer::bind(port).await.unwrap();
     assert_eq!(new.port(), port);
