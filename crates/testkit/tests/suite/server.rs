@@ -503,7 +503,8 @@ fn bytes_before_an_abort_reach_a_slow_reader() {
     let mut client = Client::connect(server.addr());
     client.send("POST", "/big", &[], b"");
     // The head comes once the stream is open; read no more until the server has ended it
-    // (the abort is behind it): the bytes wait in the socket buffers for a slow reader.
+    // (the abort is behind it): the bytes wait in hyper's write queue (up to ~400 KiB) and
+    // the socket buffers for a slow reader. An event, not a sleep guessing when that is.
     let head = client.read_head().unwrap();
     assert_eq!(head.status, 200);
     assert!(
