@@ -25,17 +25,19 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::OwnedFd;
+use std::net::{Ipv4Addr, TcpListener};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use tempfile::TempDir;
+
+mod acceptor;
+mod agent;
+use acceptor::Acceptor;
+pub use agent::SshAgent;
 
 /// The user that logs in with a password.
 pub const PASS_USER: &str = "sxtest-pass";
@@ -320,168 +322,10 @@ impl Sshd {
     }
 }
 
-/// The listener's thread: one `sshd -i` per accepted connection.
-struct Acceptor {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    sessions: Arc<Mutex<Vec<Child>>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Acceptor {
-    fn start(listener: TcpListener, config: PathBuf, log: PathBuf) -> Acceptor {
-        let addr = listener.local_addr().expect("local_addr");
-        let stop = Arc::new(AtomicBool::new(false));
-        let sessions = Arc::new(Mutex::new(Vec::new()));
-        let thread = {
-            let (stop, sessions) = (Arc::clone(&stop), Arc::clone(&sessions));
-            std::thread::Builder::new()
-                .name(format!("sshd-{}", addr.port()))
-                .spawn(move || accept_loop(&listener, &config, &log, &stop, &sessions))
-                .expect("spawn the sshd acceptor")
-        };
-        Acceptor {
-            addr,
-            stop,
-            sessions,
-            thread: Some(thread),
-        }
-    }
-}
-
-fn accept_loop(
-    listener: &TcpListener,
-    config: &Path,
-    log: &Path,
-    stop: &AtomicBool,
-    sessions: &Mutex<Vec<Child>>,
-) {
-    for stream in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        let Ok(stream) = stream else { continue };
-        let spawned = serve(stream, config, log);
-        let mut sessions = sessions.lock().unwrap_or_else(|e| e.into_inner());
-        // Reap the finished ones as we go.
-        sessions.retain_mut(|c| c.try_wait().ok().flatten().is_none());
-        match spawned {
-            Ok(child) => sessions.push(child),
-            Err(e) => append_log(log, &format!("sx-testkit: cannot run {SSHD} -i: {e}\n")),
-        }
-    }
-}
-
-/// `sshd -i` with `stream` as its stdin and stdout and its log on stderr.
-fn serve(stream: TcpStream, config: &Path, log: &Path) -> std::io::Result<Child> {
-    let input = OwnedFd::from(stream.try_clone()?);
-    let output = OwnedFd::from(stream);
-    let log = OpenOptions::new().create(true).append(true).open(log)?;
-    Command::new(SSHD)
-        .args(["-i", "-e", "-f"])
-        .arg(config)
-        .stdin(Stdio::from(input))
-        .stdout(Stdio::from(output))
-        .stderr(log)
-        .spawn()
-}
-
-fn append_log(log: &Path, line: &str) {
-    if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(log) {
-        let _ = f.write_all(line.as_bytes());
-    }
-}
-
-impl Drop for Acceptor {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the blocking accept; the loop sees `stop` and returns, closing the listener.
-        if TcpStream::connect(self.addr).is_ok()
-            && let Some(thread) = self.thread.take()
-        {
-            let _ = thread.join();
-        }
-        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        for child in sessions.iter_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 impl Drop for Sshd {
     fn drop(&mut self) {
         // The connections' sshd processes go before the temp dir (their config and keys).
         self.acceptor.take();
-    }
-}
-
-/// An `ssh-agent` of its own (`ssh-agent -D -a SOCKET`), killed on drop.
-pub struct SshAgent {
-    _dir: TempDir,
-    sock: PathBuf,
-    child: Child,
-}
-
-impl SshAgent {
-    /// Start an agent and wait until its socket exists.
-    pub fn start() -> SshAgent {
-        let dir = tempfile::Builder::new()
-            .prefix("sx-agent-")
-            .tempdir()
-            .expect("temp dir");
-        let sock = dir.path().join("agent.sock");
-        let mut child = Command::new("ssh-agent")
-            .arg("-D")
-            .arg("-a")
-            .arg(&sock)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot run ssh-agent (apt-get install openssh-client)");
-        let deadline = Instant::now() + READY_TIMEOUT;
-        // The socket file appears at bind(), before listen(): wait until it accepts.
-        while std::os::unix::net::UnixStream::connect(&sock).is_err() {
-            if let Some(status) = child.try_wait().expect("wait ssh-agent") {
-                panic!(
-                    "ssh-agent exited ({status}) before creating {}",
-                    sock.display()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "ssh-agent did not accept on {} within {READY_TIMEOUT:?}",
-                sock.display()
-            );
-            // Paces the poll (a spin would take a core from a loaded machine).
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        SshAgent {
-            _dir: dir,
-            sock,
-            child,
-        }
-    }
-
-    /// The socket, for `SSH_AUTH_SOCK`.
-    pub fn sock(&self) -> &Path {
-        &self.sock
-    }
-
-    /// `ssh-add KEY` (an unencrypted key).
-    pub fn add(&self, key: &Path) {
-        run(Command::new("ssh-add")
-            .arg("-q")
-            .arg(key)
-            .env("SSH_AUTH_SOCK", &self.sock));
-    }
-}
-
-impl Drop for SshAgent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
