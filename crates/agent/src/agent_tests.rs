@@ -99,7 +99,8 @@ impl Tool for Meet {
         ToolKind::ReadOnly
     }
     async fn run(&self, _: Value, _: &ToolContext) -> ToolOutput {
-        match tokio::time::timeout(std::time::Duration::from_secs(5), self.0.wait()).await {
+        // Generous: only a build that runs them one at a time waits it out.
+        match tokio::time::timeout(std::time::Duration::from_secs(60), self.0.wait()).await {
             Ok(_) => ToolOutput::ok("met"),
             Err(_) => ToolOutput::error("ran alone: read-only calls were not run in parallel"),
         }
@@ -107,7 +108,11 @@ impl Tool for Meet {
 }
 
 /// Mutating; runs until cancelled.
-struct Hang;
+#[derive(Default)]
+struct Hang {
+    /// Told each time a call starts running.
+    started: Arc<tokio::sync::Notify>,
+}
 
 #[async_trait]
 impl Tool for Hang {
@@ -124,6 +129,7 @@ impl Tool for Hang {
         ToolKind::Mutating
     }
     async fn run(&self, _: Value, ctx: &ToolContext) -> ToolOutput {
+        self.started.notify_one();
         ctx.cancel.cancelled().await;
         ToolOutput::error("cancelled by the user")
     }
@@ -214,7 +220,7 @@ async fn read_only_calls_run_concurrently() {
 #[tokio::test]
 async fn refusals_unknown_tools_and_pairing() {
     let p = Script::new(vec![calls(&[("x", "hang"), ("y", "ghost")]), text("ok")]);
-    let mut a = agent(p.clone(), vec![Arc::new(Hang)], Mode::Ask);
+    let mut a = agent(p.clone(), vec![Arc::new(Hang::default())], Mode::Ask);
     let mut events = Vec::new();
     let out = a
         .run(
@@ -243,11 +249,14 @@ async fn refusals_unknown_tools_and_pairing() {
 #[tokio::test]
 async fn cancel_mid_tool_pairs_every_call() {
     let p = Script::new(vec![calls(&[("h", "hang"), ("later", "hang")])]);
-    let mut a = agent(p, vec![Arc::new(Hang)], Mode::Auto);
+    let hang = Arc::new(Hang::default());
+    let started = Arc::clone(&hang.started);
+    let mut a = agent(p, vec![hang], Mode::Auto);
     let cancel = CancellationToken::new();
     let c2 = cancel.clone();
+    // Cancel once the first call runs (not after a guess at how long that takes).
     tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        started.notified().await;
         c2.cancel();
     });
     let out = a.run(vec![Block::text("go")], &cancel, &mut |_| {}).await;

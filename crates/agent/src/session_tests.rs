@@ -113,10 +113,13 @@ fn find_latest_by_prefix_and_name() {
         Err(SessionError::NoneSaved { .. })
     ));
     let mut a = new_session(d.path(), None, "019a-aaaa", secrets.clone());
-    std::thread::sleep(std::time::Duration::from_millis(5));
     let mut b = new_session(d.path(), None, "019a-bbbb", secrets.clone());
     b.save(&[], &Usage::default()).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(5));
+    // `a` is saved after `b`: wait until the stamp (milliseconds) can tell them apart, not a
+    // guessed sleep (a tie would pick `b`, the larger id).
+    while now() <= b.meta.updated_at {
+        std::thread::yield_now();
+    }
     a.meta.name = Some("refactor".into());
     a.save(&[], &Usage::default()).unwrap();
     assert_eq!(

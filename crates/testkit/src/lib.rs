@@ -28,12 +28,14 @@
 pub mod auth;
 pub mod capture;
 mod fixtures;
+mod ports;
 pub mod responses;
 mod server;
 pub mod sse;
 pub mod sshd;
 
 pub use fixtures::{fixture, fixture_json, fixture_str, fixtures_dir};
+pub use ports::{ClosedPort, fixed_port_candidates};
 pub use server::{Chunk, Expect, MISMATCH_STATUS, Mismatch, MockResponse, MockServer, Recorded};
 
 /// Path of the Codex Responses endpoint under [`MockServer::url`] (what

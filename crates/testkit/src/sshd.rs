@@ -1,11 +1,16 @@
 //! A real OpenSSH `sshd` on loopback, for the `ssh` token source's tests.
 //!
-//! [`Sshd::start`] runs `/usr/sbin/sshd -D -e -f <own config>` on `127.0.0.1` and a free port,
-//! with a freshly generated ed25519 host key, its own pid file and log, and two test users:
+//! [`Sshd::start`] binds a listener on `127.0.0.1` (port chosen by the kernel and held for the
+//! value's whole life) and serves every connection with its own `/usr/sbin/sshd -i -e -f <own
+//! config>` (inetd mode: the accepted socket is the process's stdin and stdout). There is no
+//! port found free and handed to a daemon that may lose it to another process, no readiness
+//! to poll (the port accepts before `start` returns), and a new host key is simply used by the
+//! next connection. Each server has a freshly generated ed25519 host key, its own log, and two
+//! test users:
 //! [`PASS_USER`] (password [`PASSWORD`]) and [`KEY_USER`] (a freshly generated ed25519 key
 //! pair, [`Sshd::key_user_private_key`]). Running as root, the harness creates the users when
 //! they are missing (`useradd -m`); otherwise it panics with what to do. Dropping the value
-//! kills the server.
+//! closes the listener and kills the connections' sshd processes.
 //!
 //! The users' `~/.codex/auth.json` are shared by every test on the machine, so
 //! [`Sshd::write_codex_auth`] and [`Sshd::remove_codex_auth`] take an exclusive lock (across
@@ -20,14 +25,19 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
+
+mod acceptor;
+mod agent;
+use acceptor::Acceptor;
+pub use agent::SshAgent;
 
 /// The user that logs in with a password.
 pub const PASS_USER: &str = "sxtest-pass";
@@ -39,7 +49,7 @@ pub const KEY_USER: &str = "sxtest-key";
 pub const HOST: &str = "127.0.0.1";
 
 const SSHD: &str = "/usr/sbin/sshd";
-const READY_TIMEOUT: Duration = Duration::from_secs(20);
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// PATH of every test user's sessions, after any [`SshdBuilder::path_dir`] directories.
 const BASE_PATH: &str = "/usr/bin:/bin";
 
@@ -70,7 +80,7 @@ impl SshdBuilder {
 pub struct Sshd {
     dir: TempDir,
     port: u16,
-    child: Option<Child>,
+    acceptor: Option<Acceptor>,
     /// `user` → PATH of its sessions.
     paths: BTreeMap<String, String>,
     /// `ssh-ed25519 AAAA…` (no comment).
@@ -122,25 +132,21 @@ impl Sshd {
             paths.insert(user.to_string(), parts.join(":"));
         }
 
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local_addr").port();
         let mut sshd = Sshd {
             dir,
-            port: 0,
-            child: None,
+            port,
+            acceptor: None,
             paths,
             host_public: String::new(),
             auth_lock: None,
         };
         sshd.new_host_key();
-        // A port found free may be taken before sshd binds it: try a few.
-        for attempt in 1..=5 {
-            sshd.port = free_port();
-            match sshd.launch() {
-                Ok(()) => return sshd,
-                Err(why) if attempt < 5 && why.contains("Address already in use") => {}
-                Err(why) => panic!("{why}"),
-            }
-        }
-        unreachable!()
+        let config = sshd.write_config();
+        sshd.check_config(&config);
+        sshd.acceptor = Some(Acceptor::start(listener, config, sshd.log_path()));
+        sshd
     }
 
     /// The port sshd listens on (on [`HOST`]).
@@ -186,17 +192,19 @@ impl Sshd {
         self.dir.path().join("client/id_ed25519")
     }
 
-    /// Stop sshd, generate a new host key, start again on the same port (so known_hosts
-    /// entries for it now hold the old key).
+    /// Replace the host key; the next connection (same port) is served with the new one, so
+    /// known_hosts entries for this server now hold the old key.
     pub fn regenerate_host_key(&mut self) {
-        self.stop();
         self.new_host_key();
-        self.launch().unwrap_or_else(|why| panic!("{why}"));
     }
 
     /// Everything sshd logged so far (for failing tests' messages).
     pub fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
+        fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("sshd.log")
     }
 
     /// Write `user`'s `~/.codex/auth.json` (owned by the user, 0600). Takes the test users'
@@ -279,7 +287,6 @@ impl Sshd {
             "Port {port}\n\
              ListenAddress {HOST}\n\
              HostKey {d}/host_ed25519\n\
-             PidFile {d}/sshd.pid\n\
              UsePAM no\n\
              PasswordAuthentication yes\n\
              PermitEmptyPasswords no\n\
@@ -304,125 +311,30 @@ impl Sshd {
         path
     }
 
-    fn launch(&mut self) -> Result<(), String> {
-        let config = self.write_config();
+    /// `sshd -t`: a bad config or key fails here, loudly, not as refused connections later.
+    fn check_config(&self, config: &Path) {
         // Privilege separation needs this directory (packages create it at boot).
         let _ = fs::create_dir_all("/run/sshd");
-        let log_path = self.dir.path().join("sshd.log");
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .expect("sshd.log");
-        let mut child = Command::new(SSHD)
-            .args(["-D", "-e", "-f"])
-            .arg(&config)
+        let out = Command::new(SSHD)
+            .arg("-t")
+            .arg("-f")
+            .arg(config)
             .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot run {SSHD}: {e}"))?;
-        let deadline = Instant::now() + READY_TIMEOUT;
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        loop {
-            if let Some(status) = child.try_wait().expect("wait sshd") {
-                return Err(format!(
-                    "sshd exited ({status}) before accepting connections; its log:\n{}",
-                    self.log()
-                ));
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                self.child = Some(child);
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "sshd did not accept connections on port {} within {READY_TIMEOUT:?}; its log:\n{}",
-                    self.port,
-                    self.log()
-                ));
-            }
-            std::thread::yield_now();
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {SSHD}: {e}"));
+        assert!(
+            out.status.success(),
+            "{SSHD} -t refused its config ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
 impl Drop for Sshd {
     fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// An `ssh-agent` of its own (`ssh-agent -D -a SOCKET`), killed on drop.
-pub struct SshAgent {
-    _dir: TempDir,
-    sock: PathBuf,
-    child: Child,
-}
-
-impl SshAgent {
-    /// Start an agent and wait until its socket exists.
-    pub fn start() -> SshAgent {
-        let dir = tempfile::Builder::new()
-            .prefix("sx-agent-")
-            .tempdir()
-            .expect("temp dir");
-        let sock = dir.path().join("agent.sock");
-        let mut child = Command::new("ssh-agent")
-            .arg("-D")
-            .arg("-a")
-            .arg(&sock)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot run ssh-agent (apt-get install openssh-client)");
-        let deadline = Instant::now() + READY_TIMEOUT;
-        // The socket file appears at bind(), before listen(): wait until it accepts.
-        while std::os::unix::net::UnixStream::connect(&sock).is_err() {
-            if let Some(status) = child.try_wait().expect("wait ssh-agent") {
-                panic!(
-                    "ssh-agent exited ({status}) before creating {}",
-                    sock.display()
-                );
-            }
-            assert!(Instant::now() < deadline, "ssh-agent did not start");
-            std::thread::yield_now();
-        }
-        SshAgent {
-            _dir: dir,
-            sock,
-            child,
-        }
-    }
-
-    /// The socket, for `SSH_AUTH_SOCK`.
-    pub fn sock(&self) -> &Path {
-        &self.sock
-    }
-
-    /// `ssh-add KEY` (an unencrypted key).
-    pub fn add(&self, key: &Path) {
-        run(Command::new("ssh-add")
-            .arg("-q")
-            .arg(key)
-            .env("SSH_AUTH_SOCK", &self.sock));
-    }
-}
-
-impl Drop for SshAgent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // The connections' sshd processes go before the temp dir (their config and keys).
+        self.acceptor.take();
     }
 }
 
@@ -471,13 +383,6 @@ fn run(cmd: &mut Command) -> String {
 fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
         .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 fn lock_file(name: &str) -> File {

@@ -85,14 +85,56 @@ async fn output_and_exit_code() {
     );
 }
 
+/// How many bytes `pid` wrote to its descriptor `fd` (a pipe) that its reader has not taken
+/// yet. Opening `/proc/PID/fd/N` opens the same pipe; FIONREAD counts what waits in it.
+fn unread(pid: i32, fd: u32) -> u64 {
+    let pipe = std::fs::File::open(format!("/proc/{pid}/fd/{fd}")).expect("the command's pipe");
+    rustix::io::ioctl_fionread(&pipe).expect("FIONREAD")
+}
+
+async fn exists_eventually(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn read_eventually(pid: i32, fd: u32) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while unread(pid, fd) > 0 {
+        assert!(Instant::now() < deadline, "fd {fd} of {pid} was never read");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 #[tokio::test]
 async fn stderr_is_merged_in_order() {
+    // Each line is written only once the tool has read the one before (its pipe is empty),
+    // so the order the tool saw is the order written, however loaded the machine.
     let dir = tempfile::tempdir().unwrap();
-    let out = bash(
-        &ctx(dir.path()),
-        json!({"command": "echo one; sleep 0.1; echo two >&2; sleep 0.1; echo three"}),
-    )
-    .await;
+    let at = |name: &str| dir.path().join(name);
+    let wait = |name: &str| format!("until [ -e {name} ]; do sleep 0.01; done");
+    let command = format!(
+        "echo $$ > pid.tmp; mv pid.tmp pid; echo one; touch one.out; {}; echo two >&2; touch two.out; {}; echo three",
+        wait("one.go"),
+        wait("two.go"),
+    );
+    let c = ctx(dir.path());
+    let driver = async {
+        exists_eventually(&at("one.out")).await;
+        let pid = read_pid(&at("pid")).await;
+        read_eventually(pid, 1).await;
+        std::fs::write(at("one.go"), "").unwrap();
+        exists_eventually(&at("two.out")).await;
+        read_eventually(pid, 2).await;
+        std::fs::write(at("two.go"), "").unwrap();
+    };
+    let (out, ()) = tokio::join!(bash(&c, json!({ "command": command })), driver);
     assert!(
         out.text.ends_with("Output:\none\ntwo\nthree"),
         "{}",
@@ -119,11 +161,12 @@ async fn timeout_kills_the_process_group() {
     let c = ctx(dir.path());
     let out = bash(
         &c,
-        json!({"command": "sleep 1000 & echo $! > pid.tmp; mv pid.tmp pid; echo started; wait", "timeout_ms": 1000}),
+        // Time enough to write the pid and "started" on a loaded machine before the kill.
+        json!({"command": "sleep 1000 & echo $! > pid.tmp; mv pid.tmp pid; echo started; wait", "timeout_ms": 5000}),
     )
     .await;
     assert!(out.is_error);
-    assert!(out.text.contains("timed out after 1s"), "{}", out.text);
+    assert!(out.text.contains("timed out after 5s"), "{}", out.text);
     assert!(
         out.text.ends_with("Output before the timeout:\nstarted"),
         "{}",

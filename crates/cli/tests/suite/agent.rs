@@ -831,7 +831,7 @@ fn stalled_tool_output_does_not_block_a_stalled_stream_test_helper() {
     answer(&env, "late");
     let out = env
         .sx()
-        .args(["-p", "go", "-e", "STREAM_IDLE_TIMEOUT_MS=300"])
+        .args(["-p", "go", "-e", "STREAM_IDLE_TIMEOUT_MS=3000"])
         .output()
         .unwrap();
     let stderr = stderr_of(&out);

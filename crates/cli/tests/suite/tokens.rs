@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sx_testkit::auth::{
     ACCOUNT_ID, AuthJson, MARKER_CLAIM, jwt_claims, oauth_error, oauth_refresh_ok,
 };
-use sx_testkit::{CODEX_RESPONSES_PATH, MockResponse, OAUTH_TOKEN_PATH, fixture};
+use sx_testkit::{CODEX_RESPONSES_PATH, ClosedPort, MockResponse, OAUTH_TOKEN_PATH, fixture};
 
 use super::common::{Env, error_line, read_json, stderr_of};
 
@@ -97,13 +97,14 @@ fn verbose_names_each_setting_and_its_tier_but_no_secret() {
     );
     assert!(!err.contains(&auth.access_token()));
 
+    let closed = ClosedPort::bind();
     let out = fetch(
         &env,
         &[
             "-remote",
             "--verbose",
             "-e",
-            "CODEX_REMOTE_URL=http://127.0.0.1:9/x",
+            &format!("CODEX_REMOTE_URL={}/x", closed.url()),
             "-e",
             "TOKEN_HTTP_API_KEY=super-secret-key",
         ],
@@ -259,10 +260,13 @@ fn remote_failures_are_clear() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(error_line(&out).contains("CODEX_REMOTE_URL"));
-    // Connection refused: a network error, exit 1.
+    // Connection refused (a port held bound but not listening): a network error, exit 1.
+    let closed = ClosedPort::bind();
     let out = env
         .cmd("scorpiox-codex-fetchtoken")
-        .args(["-remote", "-e", "CODEX_REMOTE_URL=http://127.0.0.1:9/codex"])
+        .arg("-remote")
+        .arg("-e")
+        .arg(format!("CODEX_REMOTE_URL={}/codex", closed.url()))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -2,5 +2,6 @@ mod capture;
 mod expect;
 mod fixtures;
 mod http;
+mod ports;
 mod server;
 mod sx_mock;

@@ -1,4 +1,4 @@
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, ErrorKind};
 use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -47,6 +47,7 @@ impl Mock {
                 Instant::now() < deadline,
                 "sx-mock did not exit within {timeout:?}"
             );
+            // Paces the poll for the exit; the deadline is generous.
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -118,7 +119,7 @@ fn serves_responses_and_refresh_and_stops_at_stdin_eof() {
     }
 
     drop(mock.child.stdin.take());
-    assert!(mock.wait(Duration::from_secs(10)).success());
+    assert!(mock.wait(Duration::from_secs(60)).success());
 }
 
 #[cfg(unix)]
@@ -142,26 +143,51 @@ fn exits_cleanly_on_sigterm() {
         .status()
         .expect("run kill");
     assert!(status.success());
-    assert!(mock.wait(Duration::from_secs(10)).success());
+    assert!(mock.wait(Duration::from_secs(60)).success());
 }
 
 #[test]
-fn delay_spaces_out_the_events() {
-    let mock = Mock::spawn(&["--delay-ms", "20", "--port", "0"]);
-    let mut client = Client::connect(mock.addr);
-    let started = Instant::now();
-    client.send("POST", "/backend-api/codex/responses", &[], b"{}");
-    let head = client.read_head().unwrap();
-    let mut chunks = 0;
-    while client.read_chunk().unwrap().is_some() {
-        chunks += 1;
-    }
-    assert_eq!(head.status, 200);
+fn delay_sends_one_chunk_per_event() {
+    let chunks = |args: &[&str]| {
+        let mock = Mock::spawn(args);
+        let mut client = Client::connect(mock.addr);
+        client.send("POST", "/backend-api/codex/responses", &[], b"{}");
+        assert_eq!(client.read_head().unwrap().status, 200);
+        let mut chunks = Vec::new();
+        while let Some(chunk) = client.read_chunk().unwrap() {
+            chunks.push(String::from_utf8(chunk).unwrap());
+        }
+        chunks
+    };
+    let events = sx_testkit::responses::text_turn("Hello from the mock.");
+    let one_each: Vec<String> = events
+        .iter()
+        .map(|e| sse::encode(std::slice::from_ref(e)))
+        .collect();
+    assert_eq!(chunks(&["--delay-ms", "1", "--port", "0"]), one_each);
     assert_eq!(
-        chunks,
-        sx_testkit::responses::text_turn("Hello from the mock.").len()
+        chunks(&[]),
+        [sse::encode(&events)],
+        "without a delay: one chunk"
     );
-    assert!(started.elapsed() >= Duration::from_millis(20 * chunks as u64));
+}
+
+#[test]
+fn delay_holds_each_event_back() {
+    // No clock is read: with an hour's delay nothing can come however slow the machine is,
+    // and a build that ignored the delay would send the first event at once.
+    let mock = Mock::spawn(&["--delay-ms", "3600000"]);
+    let mut client = Client::connect(mock.addr);
+    client.send("POST", "/backend-api/codex/responses", &[], b"{}");
+    client.set_read_timeout(Duration::from_millis(300));
+    let err = client
+        .read_head()
+        .and_then(|_| client.read_chunk())
+        .expect_err("nothing is sent during the delay");
+    assert!(
+        matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+        "{err:?}"
+    );
 }
 
 #[test]

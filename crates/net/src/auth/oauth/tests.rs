@@ -369,12 +369,9 @@ async fn code_exchange_and_api_key_mint() {
 
 #[tokio::test]
 async fn unreachable_issuer_is_a_network_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let e = client(&format!("http://127.0.0.1:{port}"))
+    // Bound, not listening: refused, and no other process can take the port meanwhile.
+    let closed = sx_testkit::ClosedPort::bind();
+    let e = client(&closed.url())
         .request_device_code()
         .await
         .unwrap_err();
@@ -424,7 +421,7 @@ async fn callback_server_routes() {
     let pending = server.wait_for_code("st").await.unwrap();
     assert_eq!(pending.code, "the-code");
     pending.succeed().await;
-    server.serve_success(Duration::from_secs(10)).await;
+    server.serve_success(Duration::from_secs(60)).await;
     let (s404, s405, s431, s200, page, s302, head, done) = browser.await.unwrap();
     assert_eq!(
         (s404, s405, s431, s200, s302, done),
@@ -470,8 +467,12 @@ async fn callback_server_refuses_a_wrong_state_and_cancels() {
 
 #[tokio::test]
 async fn a_busy_port_is_asked_to_cancel_first() {
-    let mut old = CallbackServer::bind(0).await.unwrap();
-    let port = old.port();
+    // The port is free between the old server leaving and the new one binding it: take one
+    // the kernel never assigns, so no other test's listener or connection can land there.
+    let port = sx_testkit::fixed_port_candidates()
+        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("a free port below the ephemeral range");
+    let mut old = CallbackServer::bind(port).await.unwrap();
     let old_login = tokio::spawn(async move { old.wait_for_code("st").await.map(|p| p.code) });
     let new = CallbackServer::bind(port).await.unwrap();
     assert_eq!(new.port(), port);

@@ -416,10 +416,9 @@ fn runtime() -> tokio::runtime::Runtime {
 #[test]
 fn a_closed_port_is_a_retryable_network_error() {
     let tmp = tempfile::tempdir().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port().to_string()
-    };
+    // Bound, not listening: refused, and no other process can take the port meanwhile.
+    let closed = sx_testkit::ClosedPort::bind();
+    let port = closed.port().to_string();
     let s = source(
         tmp.path(),
         &[
