@@ -1,5 +1,5 @@
 //! The agent loop: send → stream → run the tool calls → append results → repeat, until a final
-//! answer, `--max-turns`, cancellation or an unrecoverable error (issue 4, SPEC §1.1, §5).
+//! answer, `--max-turns`, cancellation or an unrecoverable error (issue 4, docs/spec.md §1.1, §5).
 //!
 //! Invariants: the transcript only holds complete model turns; every tool call gets exactly one
 //! result (also after a cancel, a refusal or an unknown tool) — except a user function without

@@ -1,4 +1,4 @@
-//! Who may do what unasked (`APPROVAL`, `--yolo`; SPEC §5.1).
+//! Who may do what unasked (`APPROVAL`, `--yolo`; docs/spec.md §5.1).
 //!
 //! Read-only tools always run. Mutating tools (shell, writes, user commands) run in `auto`
 //! mode; in `read-only` mode never; in `ask` mode the front end is asked — and a one-shot run

@@ -1,4 +1,4 @@
-//! What the agent tells its front end: one stream every UI renders (SPEC §1.1 `stream-json`).
+//! What the agent tells its front end: one stream every UI renders (docs/spec.md §1.1 `stream-json`).
 
 use std::path::Path;
 use std::time::Duration;
@@ -65,7 +65,7 @@ pub enum AgentEvent<'a> {
     /// A unified diff of a file a tool changed (for the user; stderr in text mode).
     Diff(&'a str),
     Usage(&'a Usage),
-    /// The account's usage windows (SPEC §1.1 `rate_limits`).
+    /// The account's usage windows (docs/spec.md §1.1 `rate_limits`).
     RateLimits(&'a RateLimits),
     Retry {
         attempt: u32,

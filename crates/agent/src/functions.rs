@@ -1,4 +1,4 @@
-//! User-defined functions (SPEC §5.3): `--functions FILE` and `.scorpiox/functions/*.json`, each
+//! User-defined functions (docs/spec.md §5.3): `--functions FILE` and `.scorpiox/functions/*.json`, each
 //! a JSON array of `{"name", "description", "parameters", "command"?}`. The model calls them
 //! like tools. With `command`, sx runs it with the arguments as JSON on stdin and returns its
 //! stdout; without, the run stops and the call goes back to the calling program.

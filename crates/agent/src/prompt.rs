@@ -1,8 +1,8 @@
 //! The system prompt: who sx is, how it works, where it runs, and the project's own
-//! instructions (`AGENTS.md`, else `CLAUDE.md`, at the project root — SPEC §5.2).
+//! instructions (`AGENTS.md`, else `CLAUDE.md`, at the project root — docs/spec.md §5.2).
 //!
 //! Built once per session and stored with it: every request of a session sends the same bytes
-//! so provider prompt caches hit (SPEC §5.4).
+//! so provider prompt caches hit (docs/spec.md §5.4).
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,4 @@
-//! Sessions on disk (SPEC §7): `.scorpiox/sessions/<id>/` under the project root, mode 0700,
+//! Sessions on disk (docs/spec.md §7): `.scorpiox/sessions/<id>/` under the project root, mode 0700,
 //! holding `conversation.json` (the transcript, rewritten atomically after every message, so a
 //! crash at any moment leaves the last complete version), `meta.json`, and with `TRAFFIC_LOG=1`
 //! `traffic/` with every request and response, credentials replaced by `***`.

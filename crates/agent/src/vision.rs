@@ -1,6 +1,6 @@
 //! Images for the model: load a file, check it really is an image, downscale it to fit 2048 px.
 //!
-//! The rules are Codex's (protocols/codex.md §B.5): the format is detected from the content,
+//! The rules are Codex's (docs/protocols/codex.md §B.5): the format is detected from the content,
 //! not the extension; PNG, JPEG and WebP files whose sides are both ≤ 2048 px go to the model
 //! byte for byte; larger ones are resized to fit 2048×2048 (aspect kept, Triangle filter) and
 //! re-encoded in their own format (JPEG at quality 85, WebP lossless); GIF (first frame) always

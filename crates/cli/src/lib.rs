@@ -1,4 +1,4 @@
-//! Shared plumbing for the binaries: the one-line error convention and exit codes (SPEC §1).
+//! Shared plumbing for the binaries: the one-line error convention and exit codes (docs/spec.md §1).
 //!
 //! Every command exits 0 on success, 1 on a runtime failure, 2 on a usage or configuration
 //! error and 3 on an authentication failure the user must fix. Errors are printed as one line,
@@ -11,7 +11,7 @@ pub mod token_server;
 use std::fmt;
 use std::process::ExitCode;
 
-/// Exit codes of SPEC §1.
+/// Exit codes of docs/spec.md §1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Runtime = 1,
@@ -121,7 +121,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))
 }
 
-/// Print a failure as the one line of SPEC §1 and turn it into the process exit code.
+/// Print a failure as the one line of docs/spec.md §1 and turn it into the process exit code.
 pub fn report(failure: &Failure) -> ExitCode {
     let msg = one_line(&failure.message);
     stderr_line(format_args!("error: {msg}"));

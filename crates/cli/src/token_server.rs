@@ -1,4 +1,4 @@
-//! `scorpiox-token-server` (SPEC §4.2): serves each caller the Codex access token of the
+//! `scorpiox-token-server` (docs/spec.md §4.2): serves each caller the Codex access token of the
 //! account its bearer key is bound to, and keeps those logins fresh.
 //!
 //! One [`LocalSource`] per credential file, shared by every request for that account: its

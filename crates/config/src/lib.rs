@@ -1,4 +1,4 @@
-//! The `scorpiox-env.txt` configuration cascade (SPEC §2): compiled defaults, global, user,
+//! The `scorpiox-env.txt` configuration cascade (docs/spec.md §2): compiled defaults, global, user,
 //! project and profile files, the process environment and `-e` overrides, with project trust
 //! and typed validation of the winning values. See `docs/configuration.md`.
 //!

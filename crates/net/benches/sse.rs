@@ -2,7 +2,7 @@
 //!
 //! Prints MB/s for (1) SSE framing alone and (2) the full Codex stream decode (framing + event
 //! JSON + authoritative items), fed in 16 KiB chunks as a socket would deliver them. The
-//! stream is built from the real event shapes (captures/capture_server.py, codex.md §C.5):
+//! stream is built from the real event shapes (tests/fixtures/captures/capture_server.py, docs/protocols/codex.md §C.5):
 //! reasoning summary deltas, then text deltas with `sequence_number`/`item_id`/`obfuscation`.
 
 use std::hint::black_box;

@@ -1,12 +1,12 @@
 //! Provider errors: each variant carries what callers decide on — whether to retry, after how
-//! long, and which exit code (SPEC §1) it means for the user.
+//! long, and which exit code (docs/spec.md §1) it means for the user.
 
 use std::time::Duration;
 
 use crate::ProviderId;
 use crate::auth::AuthError;
 
-/// Exit codes of SPEC §1 that library errors map to.
+/// Exit codes of docs/spec.md §1 that library errors map to.
 pub const EXIT_RUNTIME: u8 = 1;
 pub const EXIT_CONFIG: u8 = 2;
 pub const EXIT_AUTH: u8 = 3;
@@ -234,7 +234,7 @@ pub fn human_duration(d: Duration) -> String {
 }
 
 /// Parse a delay out of messages like "Please try again in 11.054s", "in 28ms",
-/// "try again in 35 seconds" (codex.md §D.2). Case-insensitive; no regex needed.
+/// "try again in 35 seconds" (docs/protocols/codex.md §D.2). Case-insensitive; no regex needed.
 pub fn parse_try_again_in(message: &str) -> Option<Duration> {
     let lower = message.to_ascii_lowercase();
     let idx = lower.find("try again in")?;

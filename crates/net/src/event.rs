@@ -39,7 +39,7 @@ pub enum StreamEvent<'a> {
     Notice(&'a str),
 }
 
-/// Usage windows of an account (SPEC §1.1 `rate_limits`).
+/// Usage windows of an account (docs/spec.md §1.1 `rate_limits`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RateLimits {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// How a client identifies itself: `originator` header and User-Agent (codex.md §B.3), naming
+/// How a client identifies itself: `originator` header and User-Agent (docs/protocols/codex.md §B.3), naming
 /// sx honestly.
 #[derive(Debug, Clone)]
 pub struct ClientIdentity {
@@ -22,7 +22,7 @@ impl ClientIdentity {
 
     /// Another client's originator (`CODEX_ORIGINATOR`), with the user agent that client sends:
     /// `<originator>/<version> (<os>; <arch>) <terminal> (<originator>; <version>)`
-    /// (codex.md §B.3).
+    /// (docs/protocols/codex.md §B.3).
     pub fn as_client(originator: &str, version: &str) -> Self {
         Self::with_version(originator, version, &format!(" ({originator}; {version})"))
     }
@@ -74,7 +74,7 @@ pub fn client(identity: &ClientIdentity) -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
-/// Retry budget and backoff (codex.md §D.3).
+/// Retry budget and backoff (docs/protocols/codex.md §D.3).
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     /// Retries of a request that failed before the stream started (5xx, 429, network).
@@ -131,7 +131,7 @@ pub fn zstd_body(json: &[u8]) -> Vec<u8> {
     zstd::bulk::compress(json, 3).expect("zstd compression of an in-memory buffer cannot fail")
 }
 
-/// Receives every request and response of a session, for the `traffic/` log (SPEC §7).
+/// Receives every request and response of a session, for the `traffic/` log (docs/spec.md §7).
 /// Headers arrive already redacted; bodies must be redacted by the implementor for secrets
 /// the transport cannot know about.
 pub trait TrafficLog: Send + Sync {

@@ -210,7 +210,7 @@ pub struct ToolSpec {
     pub parameters: serde_json::Value,
 }
 
-/// How hard the model should think (effort providers) — SPEC §2 `REASONING_EFFORT`.
+/// How hard the model should think (effort providers) — docs/spec.md §2 `REASONING_EFFORT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Effort {

@@ -1,4 +1,4 @@
-//! Model aliases and the built-in model lists, in one table per provider (SPEC §3). Model ids
+//! Model aliases and the built-in model lists, in one table per provider (docs/spec.md §3). Model ids
 //! move fast: this is the only place to edit when they do (Codex's per-model wire facts are in
 //! `providers/codex/catalog.rs`).
 

@@ -1,4 +1,4 @@
-//! Server-Sent Events: bytes in, events out (protocols/providers.md §0.3).
+//! Server-Sent Events: bytes in, events out (docs/protocols/providers.md §0.3).
 //!
 //! The decoder works on bytes and is fed network chunks as they arrive; how the input is split
 //! across reads never changes the events produced. Lines end in LF, CRLF or a lone CR (mixed

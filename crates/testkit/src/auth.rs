@@ -1,5 +1,5 @@
 //! Fake ChatGPT-login credentials (unsigned JWTs, `auth.json`) and OAuth token
-//! endpoint bodies, mirroring `make_fake_chatgpt_auth.py` and codex.md §A.
+//! endpoint bodies, mirroring `make_fake_chatgpt_auth.py` and docs/protocols/codex.md §A.
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-/// The Codex OAuth client id (codex.md §A.3).
+/// The Codex OAuth client id (docs/protocols/codex.md §A.3).
 pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
 /// Issuer written into the fake tokens.
 pub const ISSUER: &str = "https://auth.openai.com";
@@ -55,7 +55,7 @@ fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// A ChatGPT-mode `auth.json` (codex.md §A.1) holding unsigned JWTs. Times are
+/// A ChatGPT-mode `auth.json` (docs/protocols/codex.md §A.1) holding unsigned JWTs. Times are
 /// relative to the moment the builder was created (or [`AuthJson::issued_at`]), so
 /// every accessor returns the same tokens.
 #[derive(Clone, Debug)]

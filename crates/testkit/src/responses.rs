@@ -1,7 +1,7 @@
 //! Builders for Codex Responses stream events (`serde_json::Value`s with the real
 //! field shapes: `type`, `sequence_number`, `output_index`, `item_id`,
 //! `content_index`, …), as `openai_event_dicts` in `capture_server.py` and the
-//! payloads of codex.md §C.
+//! payloads of docs/protocols/codex.md §C.
 //!
 //! Single-event builders leave `sequence_number` and `output_index` at 0; pass the
 //! whole list through [`finalize`] to number them the way the server does. The
@@ -33,7 +33,7 @@ pub const FUNCTION_CALL_ID: &str = "fc_mock_0001";
 /// verbatim).
 pub const ENCRYPTED_CONTENT: &str = "gAAAAABpbW9jay1lbmNyeXB0ZWQtcmVhc29uaW5nLTAwMDE=";
 
-/// Token usage as reported in `response.completed` (codex.md §C.4).
+/// Token usage as reported in `response.completed` (docs/protocols/codex.md §C.4).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Usage {
     /// `input_tokens`
@@ -244,7 +244,7 @@ pub fn completed(resp_id: &str, usage: Usage) -> Value {
     json!({"type": "response.completed", "sequence_number": 0, "response": response})
 }
 
-/// `response.failed` with `response.error.{code,message}` (codex.md §C.5, D.2), for
+/// `response.failed` with `response.error.{code,message}` (docs/protocols/codex.md §C.5, D.2), for
 /// response [`RESP_ID`].
 pub fn failed(code: &str, message: &str) -> Value {
     let mut response = response_object(RESP_ID, "failed");
@@ -430,7 +430,7 @@ pub fn function_call_turn(call_id: &str, name: &str, args_json: &str) -> Vec<Val
 }
 
 /// A complete stream whose only item is a freeform `custom_tool_call` to `name` with raw
-/// `input` (as the code-mode models answer; captures/codex-followup-codemode-request.json),
+/// `input` (as the code-mode models answer; tests/fixtures/captures/codex-followup-codemode-request.json),
 /// input streamed in one delta; usage 42 / 0 / 7 / 0.
 pub fn custom_tool_call_turn(call_id: &str, name: &str, input: &str) -> Vec<Value> {
     let usage = Usage {

@@ -1,4 +1,4 @@
-//! The tools offered to the model (SPEC §5.1), one file each. A tool declares its JSON Schema
+//! The tools offered to the model (docs/spec.md §5.1), one file each. A tool declares its JSON Schema
 //! and whether it only reads (read-only tools may run in parallel and are always allowed) or
 //! changes something (subject to the approval mode).
 //!

@@ -1,4 +1,4 @@
-//! `scorpiox-codex-fetchtoken`: print a valid Codex access token as one JSON line (SPEC §4.1),
+//! `scorpiox-codex-fetchtoken`: print a valid Codex access token as one JSON line (docs/spec.md §4.1),
 //! from the source `CODEX_TOKEN_SOURCE` (or `--source`) names. `sx` resolves its token through
 //! exactly the same code (`sxnet::auth::open_token_source`).
 

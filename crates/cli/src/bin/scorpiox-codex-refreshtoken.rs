@@ -1,4 +1,4 @@
-//! `scorpiox-codex-refreshtoken`: refresh the local Codex login now (SPEC §1). Without
+//! `scorpiox-codex-refreshtoken`: refresh the local Codex login now (docs/spec.md §1). Without
 //! `--force`, a token that is not due (more than 5 minutes left) is left alone; with it, the
 //! refresh happens regardless. Same lock, re-read and atomic write as every other refresh.
 

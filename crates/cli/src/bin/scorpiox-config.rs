@@ -1,4 +1,4 @@
-//! `scorpiox-config`: read and edit `scorpiox-env.txt` (SPEC §1, §2). Headless `--get/--set/
+//! `scorpiox-config`: read and edit `scorpiox-env.txt` (docs/spec.md §1, §2). Headless `--get/--set/
 //! --unset/--verbose/--dump/--json/--trust`, or a small line-based editor on a terminal.
 
 use std::io::{BufRead, IsTerminal, Write};

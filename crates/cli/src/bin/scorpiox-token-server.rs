@@ -1,5 +1,5 @@
 //! `scorpiox-token-server`: the team token service that `CODEX_TOKEN_SOURCE=remote` calls
-//! (SPEC §4.2). See `docs/token-server.md`.
+//! (docs/spec.md §4.2). See `docs/token-server.md`.
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! `sx` command-line flags (SPEC §1.1).
+//! `sx` command-line flags (docs/spec.md §1.1).
 
 use std::path::PathBuf;
 

@@ -258,7 +258,7 @@ fn usage_json(u: &Usage) -> Value {
     })
 }
 
-/// The `stream-json` object for an event (SPEC §1.1); `None` for events it does not carry.
+/// The `stream-json` object for an event (docs/spec.md §1.1); `None` for events it does not carry.
 pub fn event_json(ev: &AgentEvent<'_>) -> Option<Value> {
     Some(match *ev {
         AgentEvent::Session {
@@ -367,7 +367,7 @@ fn truncate(s: &str, max: usize) -> String {
     out
 }
 
-/// Exit code for how the run stopped (SPEC §1; 130 for a user cancel, as shells do).
+/// Exit code for how the run stopped (docs/spec.md §1; 130 for a user cancel, as shells do).
 pub fn stop_exit_code(stop: StopReason) -> u8 {
     match stop {
         StopReason::EndTurn | StopReason::FunctionCall => 0,

@@ -483,7 +483,7 @@ impl Running {
     }
 }
 
-/// The authorize URL's parameters, checked against codex.md §A.4; returns (port, state,
+/// The authorize URL's parameters, checked against docs/protocols/codex.md §A.4; returns (port, state,
 /// code_challenge).
 fn check_authorize_url(url: &str) -> (u16, String, String) {
     let query = url.split_once('?').unwrap().1;

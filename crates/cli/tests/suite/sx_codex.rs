@@ -303,7 +303,7 @@ fn an_expired_token_is_refreshed_first_and_written_back_privately() {
         oauth[0].json(),
         json!({"client_id":"app_EMoamEEZ73f0CkXaXp7hrann","grant_type":"refresh_token","refresh_reason":"proactive_expiry","refresh_token":"rt-old"})
     );
-    // The same shape as the official client's refresh (captures/codex-refresh-request.json).
+    // The same shape as the official client's refresh (tests/fixtures/captures/codex-refresh-request.json).
     let cap = Capture::load_seq("codex-refresh-request.json", 1);
     let mut want: Vec<String> = cap.body_keys();
     want.sort();

@@ -1,4 +1,4 @@
-//! `scorpiox-token-server` (SPEC §4.2), run as the real binary and spoken to over real HTTP:
+//! `scorpiox-token-server` (docs/spec.md §4.2), run as the real binary and spoken to over real HTTP:
 //! bearer keys, one token per account, central refresh (one upstream request however many
 //! callers), error statuses, request limits, the access log, startup errors, and `sx` fetching
 //! its token from it end to end. The mock is the OAuth issuer and the Codex backend.

@@ -1,4 +1,4 @@
-//! The official Codex CLI's `auth.json` (codex.md §A.1), its refresh (§A.6), and the file lock
+//! The official Codex CLI's `auth.json` (docs/protocols/codex.md §A.1), its refresh (§A.6), and the file lock
 //! and atomic write that make refreshes safe across processes: refresh tokens are single-use,
 //! so two processes refreshing the same login at once would log the user out.
 
@@ -15,7 +15,7 @@ use super::{AuthError, CodexToken, RefreshFailure};
 use crate::error_body::ErrorBody;
 
 /// The OAuth client id of the official Codex CLI; sx signs in as the same app so both share one
-/// login (codex.md §A.3).
+/// login (docs/protocols/codex.md §A.3).
 pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
 
 /// Refresh when the access token expires within this window.
@@ -198,7 +198,7 @@ impl AuthFile {
         self.expires_at().is_some_and(|exp| exp > now_s)
     }
 
-    /// Apply a refresh response: only fields present replace stored ones (codex.md §A.6).
+    /// Apply a refresh response: only fields present replace stored ones (docs/protocols/codex.md §A.6).
     pub fn apply_refresh(
         &self,
         resp: &RefreshResponse,
@@ -327,7 +327,7 @@ pub fn lock_path(auth_path: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// A successful `/oauth/token` refresh response; every field optional (codex.md §A.6).
+/// A successful `/oauth/token` refresh response; every field optional (docs/protocols/codex.md §A.6).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct RefreshResponse {
     pub id_token: Option<String>,
@@ -336,7 +336,7 @@ pub struct RefreshResponse {
 }
 
 /// The JSON body of a refresh request, as the official client sends it
-/// (captures/codex-refresh-request.json).
+/// (tests/fixtures/captures/codex-refresh-request.json).
 pub fn refresh_body(refresh_token: &str, reason: RefreshReason) -> Value {
     json!({
         "client_id": CLIENT_ID,
@@ -346,7 +346,7 @@ pub fn refresh_body(refresh_token: &str, reason: RefreshReason) -> Value {
     })
 }
 
-/// Map a failed refresh response to an error: only 401 is permanent (codex.md §A.6).
+/// Map a failed refresh response to an error: only 401 is permanent (docs/protocols/codex.md §A.6).
 pub fn refresh_error(status: u16, body: &[u8]) -> AuthError {
     let ErrorBody { code, message, .. } = ErrorBody::parse(body);
     if status == 401 {

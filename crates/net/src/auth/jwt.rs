@@ -1,4 +1,4 @@
-//! JWT claims, decoded without verifying the signature (codex.md §A.2): the client only reads
+//! JWT claims, decoded without verifying the signature (docs/protocols/codex.md §A.2): the client only reads
 //! its own tokens' expiry and account; the server is the one that verifies them.
 
 use base64::Engine;

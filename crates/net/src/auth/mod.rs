@@ -40,7 +40,7 @@ pub struct CodexToken {
 }
 
 impl CodexToken {
-    /// The one JSON line of `scorpiox-codex-fetchtoken` and the token server (SPEC §4.1).
+    /// The one JSON line of `scorpiox-codex-fetchtoken` and the token server (docs/spec.md §4.1).
     pub fn to_json_line(&self) -> String {
         serde_json::json!({
             "access_token": self.access_token,
@@ -74,7 +74,7 @@ pub fn mask(secret: &str) -> String {
     }
 }
 
-/// Why a refresh token was refused (codex.md §A.6).
+/// Why a refresh token was refused (docs/protocols/codex.md §A.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshFailure {
     Expired,

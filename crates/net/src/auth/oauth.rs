@@ -1,4 +1,4 @@
-//! The official Codex CLI's sign-in flows as a library (codex.md §A.4, §A.5): PKCE, the
+//! The official Codex CLI's sign-in flows as a library (docs/protocols/codex.md §A.4, §A.5): PKCE, the
 //! authorize URL, the authorization-code exchange, the device-code flow, the best-effort API-key
 //! mint, and the loopback server the browser comes back to.
 //!
@@ -27,9 +27,9 @@ pub use device::{DeviceAuthorization, DeviceCode, DevicePoll};
 
 /// The issuer the official client signs in with (`CODEX_AUTH_URL` overrides it).
 pub const DEFAULT_ISSUER: &str = "https://auth.openai.com";
-/// The callback port of the browser flow (codex.md §A.3).
+/// The callback port of the browser flow (docs/protocols/codex.md §A.3).
 pub const DEFAULT_PORT: u16 = 1455;
-/// The scopes the official client asks for (codex.md §A.4).
+/// The scopes the official client asks for (docs/protocols/codex.md §A.4).
 pub const SCOPE: &str =
     "openid profile email offline_access api.connectors.read api.connectors.invoke";
 /// How long a device code (and a browser sign-in) may take.
@@ -119,7 +119,7 @@ fn detail_suffix(detail: &str) -> String {
 }
 
 impl OAuthError {
-    /// Exit code of SPEC §1: 3 when the user has to sign in again, 2 when another way of
+    /// Exit code of docs/spec.md §1: 3 when the user has to sign in again, 2 when another way of
     /// signing in is needed, 1 for network and server trouble.
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -384,7 +384,7 @@ impl OAuthClient {
         Ok(Reply { url, status, body })
     }
 
-    /// Exchange an authorization code (form-encoded, codex.md §A.4).
+    /// Exchange an authorization code (form-encoded, docs/protocols/codex.md §A.4).
     pub async fn exchange_code(
         &self,
         code: &str,

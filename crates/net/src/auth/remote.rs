@@ -1,5 +1,5 @@
 //! `remote` (alias `http`): `GET CODEX_REMOTE_URL` from a team token service
-//! (`scorpiox-token-server`, SPEC §4.2). The service keeps the login fresh; this side never
+//! (`scorpiox-token-server`, docs/spec.md §4.2). The service keeps the login fresh; this side never
 //! refreshes, it only fetches again.
 
 use std::path::Path;
@@ -149,7 +149,7 @@ impl TokenSource for RemoteSource {
 }
 
 /// A token as another machine hands it over: either the one JSON line of
-/// `scorpiox-codex-fetchtoken` (SPEC §4.1) or a whole `auth.json` document. `source` names
+/// `scorpiox-codex-fetchtoken` (docs/spec.md §4.1) or a whole `auth.json` document. `source` names
 /// the source that fetched it (it replaces whatever the document says).
 pub fn parse_token_document(body: &[u8], source: &'static str) -> Result<CodexToken, String> {
     let text = std::str::from_utf8(body).map_err(|_| "the answer is not UTF-8 text".to_string())?;

@@ -1,4 +1,4 @@
-//! Token sources (`CODEX_TOKEN_SOURCE`, SPEC §4.1). `local` owns the credential file and
+//! Token sources (`CODEX_TOKEN_SOURCE`, docs/spec.md §4.1). `local` owns the credential file and
 //! refreshes it; the others fetch a token that someone else keeps fresh.
 
 use std::path::{Path, PathBuf};
@@ -84,7 +84,7 @@ pub struct LocalSource {
     /// One refresh in flight per source inside this process (the file lock covers others).
     gate: tokio::sync::Mutex<()>,
     /// A refresh token the server refused for good: fail fast, without network, until the
-    /// file changes (codex.md §A.6).
+    /// file changes (docs/protocols/codex.md §A.6).
     dead_refresh_token: Mutex<Option<(String, RefreshFailure, String)>>,
 }
 

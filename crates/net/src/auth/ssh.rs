@@ -1,4 +1,4 @@
-//! `ssh`: fetch the token from another machine over SSH (SPEC §4.1, `docs/ssh-token-source.md`).
+//! `ssh`: fetch the token from another machine over SSH (docs/spec.md §4.1, `docs/ssh-token-source.md`).
 //!
 //! Connects to `CODEX_SSH_USER@CODEX_SSH_HOST:CODEX_SSH_PORT`, verifies the host key against
 //! `CODEX_SSH_KNOWN_HOSTS`, logs in with `CODEX_SSH_PASS` or public keys (ssh-agent, then

@@ -70,7 +70,7 @@ pub struct Capabilities {
     pub caching: Caching,
 }
 
-/// How the stable prompt prefix is cached (SPEC §5.4).
+/// How the stable prompt prefix is cached (docs/spec.md §5.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caching {
     None,
@@ -89,7 +89,7 @@ pub struct ModelInfo {
     pub display_name: Option<String>,
 }
 
-/// Every provider name SPEC §2 allows for `PROVIDER` (defined once, in the key table).
+/// Every provider name docs/spec.md §2 allows for `PROVIDER` (defined once, in the key table).
 pub const PROVIDERS: &[&str] = sx_config::PROVIDERS;
 
 /// What the caller supplies besides the configuration.

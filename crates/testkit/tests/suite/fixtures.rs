@@ -163,7 +163,7 @@ fn terminal_events_are_the_documented_ones() {
 
 #[test]
 fn failure_streams_carry_codex_md_payloads() {
-    // codex.md §C.5, byte for byte apart from our id and sequence number.
+    // docs/protocols/codex.md §C.5, byte for byte apart from our id and sequence number.
     let failed = events("failed_context_window.sse").pop().unwrap();
     assert_eq!(
         failed,

@@ -1,4 +1,5 @@
 mod capture;
+mod citations;
 mod expect;
 mod fixtures;
 mod http;

@@ -1,4 +1,4 @@
-//! The browser's way back (codex.md §A.4): the loopback callback server, and the same checks
+//! The browser's way back (docs/protocols/codex.md §A.4): the loopback callback server, and the same checks
 //! for a redirect URL the user pastes when the browser cannot reach this machine.
 
 use std::fmt;

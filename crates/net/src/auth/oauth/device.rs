@@ -1,4 +1,4 @@
-//! The device-code flow (codex.md §A.5): a code the user types in on any device, then polling.
+//! The device-code flow (docs/protocols/codex.md §A.5): a code the user types in on any device, then polling.
 
 use std::fmt;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use crate::auth::codex::CLIENT_ID;
 use crate::auth::mask;
 use crate::error_body::ErrorBody;
 
-/// A device code to show the user (codex.md §A.5).
+/// A device code to show the user (docs/protocols/codex.md §A.5).
 #[derive(Debug, Clone)]
 pub struct DeviceCode {
     pub device_auth_id: String,

@@ -22,7 +22,7 @@ pub struct CodexModel {
     pub responses_lite: bool,
 }
 
-/// The models sx knows without asking (codex.md §E.1 and the 0.169 captures).
+/// The models sx knows without asking (docs/protocols/codex.md §E.1 and the 0.169 captures).
 pub fn builtin(id: &str) -> Option<CodexModel> {
     let known = |effort, verbosity, window| CodexModel {
         default_effort: Some(effort),
@@ -61,7 +61,7 @@ pub fn fallback(id: &str) -> CodexModel {
     }
 }
 
-/// A catalog entry (codex.md §E.2), with the fallback for what it leaves out.
+/// A catalog entry (docs/protocols/codex.md §E.2), with the fallback for what it leaves out.
 fn from_entry(m: &Value, slug: &str) -> CodexModel {
     let base = builtin(slug).unwrap_or_else(|| fallback(slug));
     let flag = |k: &str| m[k].as_bool();

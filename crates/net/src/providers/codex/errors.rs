@@ -1,4 +1,4 @@
-//! Failures → typed `ProviderError`s: HTTP errors before the stream (codex.md §D.1),
+//! Failures → typed `ProviderError`s: HTTP errors before the stream (docs/protocols/codex.md §D.1),
 //! `response.failed` codes (§D.2), the stream's `error` event, and the usage-limit advice per
 //! ChatGPT plan.
 
@@ -10,7 +10,7 @@ use crate::ProviderId;
 use crate::error::{ProviderError, human_duration, parse_retry_after, parse_try_again_in};
 use crate::error_body::ErrorBody;
 
-/// `response.failed` codes (codex.md §D.2): unknown codes are retryable.
+/// `response.failed` codes (docs/protocols/codex.md §D.2): unknown codes are retryable.
 pub(super) fn map_failed(code: String, message: String) -> ProviderError {
     map_code(code, message, true)
 }
@@ -68,7 +68,7 @@ fn map_code(code: String, message: String, unknown_retryable: bool) -> ProviderE
     }
 }
 
-/// HTTP errors before the stream starts (codex.md §D.1).
+/// HTTP errors before the stream starts (docs/protocols/codex.md §D.1).
 pub(super) fn map_http_error(
     status: u16,
     headers: &HeaderMap,
@@ -132,7 +132,7 @@ pub(super) fn map_http_error(
     }
 }
 
-/// "usage limit reached on the plus plan until … (in 2h 5m); upgrade …" (codex.md §D.1).
+/// "usage limit reached on the plus plan until … (in 2h 5m); upgrade …" (docs/protocols/codex.md §D.1).
 pub(super) fn usage_limit_message(plan: Option<&str>, resets_at: Option<u64>) -> String {
     let when = match resets_at {
         Some(ts) => {

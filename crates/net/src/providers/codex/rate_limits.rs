@@ -1,4 +1,4 @@
-//! Codex usage windows from response headers (codex.md §D.4): `x-codex-primary-*`,
+//! Codex usage windows from response headers (docs/protocols/codex.md §D.4): `x-codex-primary-*`,
 //! `x-codex-secondary-*`, and `x-codex-active-limit` naming the family that applies (another
 //! family `x-<id>-…` is read the same way when it is the active one).
 

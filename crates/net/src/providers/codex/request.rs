@@ -276,7 +276,7 @@ fn push_user<'a>(
                 text: Cow::Borrowed(text),
             }),
             Block::Image(img) => {
-                // The official client frames local images this way (codex.md §B.5).
+                // The official client frames local images this way (docs/protocols/codex.md §B.5).
                 *image_no += 1;
                 let open = match &img.name {
                     Some(name) => format!("<image name=[Image #{image_no}] file={name}>"),

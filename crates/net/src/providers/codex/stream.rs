@@ -1,4 +1,4 @@
-//! Responses SSE events → `StreamEvent`s and the authoritative assistant message (codex.md §C).
+//! Responses SSE events → `StreamEvent`s and the authoritative assistant message (docs/protocols/codex.md §C).
 
 use std::borrow::Cow;
 
@@ -237,7 +237,7 @@ impl ResponsesStream {
                 self.raw_streamed = false;
                 self.last_summary_index = None;
                 let signature = item["encrypted_content"].as_str().map(str::to_owned);
-                // Item ids are never sent back with store:false (codex.md §B.5).
+                // Item ids are never sent back with store:false (docs/protocols/codex.md §B.5).
                 if let Some(obj) = item.as_object_mut() {
                     obj.remove("id");
                     obj.remove("status");
