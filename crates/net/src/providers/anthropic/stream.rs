@@ -26,11 +26,24 @@ use crate::model::{Block, Message, Role, StopReason, Thinking, ToolCall, Usage};
 use crate::runtime::WireStream;
 use crate::sse::{SseDecoder, SseEvent};
 
+/// A string borrowed from the event's JSON unless it holds escapes. (A bare
+/// `Option<Cow<str>>` field is always copied, `borrow` or not: serde borrows only a `Cow`
+/// field itself, so the `Cow` sits in this newtype.)
+#[derive(Deserialize)]
+struct Str<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// One event; only the fields the event's type uses are present.
 #[derive(Deserialize)]
 struct Event<'a> {
     #[serde(rename = "type", borrow, default)]
-    ty: Option<Cow<'a, str>>,
+    ty: Option<Str<'a>>,
     #[serde(default)]
     index: Option<usize>,
     #[serde(borrow, default)]
@@ -47,34 +60,34 @@ struct Event<'a> {
 #[derive(Deserialize)]
 struct Delta<'a> {
     #[serde(rename = "type", borrow, default)]
-    ty: Option<Cow<'a, str>>,
+    ty: Option<Str<'a>>,
     #[serde(borrow, default)]
-    text: Option<Cow<'a, str>>,
+    text: Option<Str<'a>>,
     #[serde(borrow, default)]
-    thinking: Option<Cow<'a, str>>,
+    thinking: Option<Str<'a>>,
     #[serde(borrow, default)]
-    partial_json: Option<Cow<'a, str>>,
+    partial_json: Option<Str<'a>>,
     #[serde(borrow, default)]
-    signature: Option<Cow<'a, str>>,
+    signature: Option<Str<'a>>,
     #[serde(borrow, default)]
-    stop_reason: Option<Cow<'a, str>>,
+    stop_reason: Option<Str<'a>>,
 }
 
 /// The head of a `content_block_start` block.
 #[derive(Deserialize)]
 struct BlockStart<'a> {
     #[serde(rename = "type", borrow)]
-    ty: Cow<'a, str>,
+    ty: Str<'a>,
     #[serde(borrow, default)]
-    text: Option<Cow<'a, str>>,
+    text: Option<Str<'a>>,
     #[serde(borrow, default)]
-    thinking: Option<Cow<'a, str>>,
+    thinking: Option<Str<'a>>,
     #[serde(borrow, default)]
-    signature: Option<Cow<'a, str>>,
+    signature: Option<Str<'a>>,
     #[serde(borrow, default)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Str<'a>>,
     #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
+    name: Option<Str<'a>>,
     #[serde(default)]
     input: Option<Value>,
 }
@@ -268,20 +281,20 @@ impl MessagesStream {
         };
         let open = match &*b.ty {
             "text" => {
-                let text = b.text.map(Cow::into_owned).unwrap_or_default();
+                let text = b.text.map(|s| s.0.into_owned()).unwrap_or_default();
                 if !text.is_empty() {
                     sink(StreamEvent::TextDelta(&text));
                 }
                 Open::Text(text)
             }
             "thinking" => {
-                let text = b.thinking.map(Cow::into_owned).unwrap_or_default();
+                let text = b.thinking.map(|s| s.0.into_owned()).unwrap_or_default();
                 if !text.is_empty() {
                     sink(StreamEvent::ThinkingDelta(&text));
                 }
                 Open::Thinking {
                     text,
-                    signature: b.signature.map(Cow::into_owned).unwrap_or_default(),
+                    signature: b.signature.map(|s| s.0.into_owned()).unwrap_or_default(),
                 }
             }
             "redacted_thinking" => match serde_json::from_str(raw.get()) {
@@ -290,8 +303,8 @@ impl MessagesStream {
             },
             "tool_use" => {
                 let (id, name) = (
-                    b.id.map(Cow::into_owned).unwrap_or_default(),
-                    b.name.map(Cow::into_owned).unwrap_or_default(),
+                    b.id.map(|s| s.0.into_owned()).unwrap_or_default(),
+                    b.name.map(|s| s.0.into_owned()).unwrap_or_default(),
                 );
                 sink(StreamEvent::ToolCallStarted {
                     id: &id,

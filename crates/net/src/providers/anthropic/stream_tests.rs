@@ -442,3 +442,35 @@ fn the_state_machine_takes_json_events_from_any_framing() {
     assert_eq!(t.source, Some(ProviderId::ClaudeCode));
     assert_eq!(t.signature.as_deref(), Some(SIGNATURE));
 }
+
+#[test]
+fn deltas_are_borrowed_from_the_event_not_copied() {
+    // The hot path allocates nothing per token: a delta without escapes is a slice of the
+    // event's own JSON.
+    let mut state = MessagesStream::new(ProviderId::Anthropic);
+    let mut ignore = |_: StreamEvent<'_>| {};
+    for v in [
+        a::message_start(TURN_USAGE),
+        a::text_start(0),
+        a::thinking_start(1),
+    ] {
+        state.on_json_event(&v.to_string(), &mut ignore).unwrap();
+    }
+    for v in [
+        a::text_delta(0, "plain words"),
+        a::thinking_delta(1, "a thought"),
+    ] {
+        let json = v.to_string();
+        let range = json.as_bytes().as_ptr_range();
+        let (start, end) = (range.start as usize, range.end as usize);
+        let mut inside = Vec::new();
+        state
+            .on_json_event(&json, &mut |e| {
+                if let StreamEvent::TextDelta(t) | StreamEvent::ThinkingDelta(t) = e {
+                    inside.push((start..end).contains(&(t.as_ptr() as usize)));
+                }
+            })
+            .unwrap();
+        assert_eq!(inside, [true], "{json}");
+    }
+}
