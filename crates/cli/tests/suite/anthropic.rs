@@ -30,19 +30,24 @@ pub(super) fn sx(env: &Env) -> Cmd {
 }
 
 pub(super) fn stream(env: &Env, events: &[Value]) {
-    env.server.enqueue(
-        "POST",
-        MESSAGES_PATH,
-        MockResponse::sse(sse::encode(events)),
-    );
+    reply(env, MockResponse::sse(sse::encode(events)));
 }
 
 pub(super) fn stream_fixture(env: &Env, name: &str) {
-    env.server.enqueue(
-        "POST",
-        MESSAGES_PATH,
+    reply(
+        env,
         MockResponse::sse(fixture(&format!("anthropic/{name}"))),
     );
+}
+
+/// The next answer to a model request.
+pub(super) fn reply(env: &Env, resp: MockResponse) {
+    env.server.enqueue("POST", MESSAGES_PATH, resp);
+}
+
+/// An HTTP error with the body of `tests/fixtures/anthropic/<name>`.
+pub(super) fn error_reply(status: u16, name: &str) -> MockResponse {
+    MockResponse::json(status, fixture_json(&format!("anthropic/{name}")))
 }
 
 pub(super) fn requests(env: &Env) -> Vec<Recorded> {
@@ -299,10 +304,9 @@ fn an_overloaded_529_is_retried_with_the_same_request() {
     let env = Env::new();
     env.server
         .expect("POST", MESSAGES_PATH, Expect::new().same_body_as_first());
-    env.server.enqueue(
-        "POST",
-        MESSAGES_PATH,
-        MockResponse::json(529, fixture_json("anthropic/http_529.json")).header("retry-after", "0"),
+    reply(
+        &env,
+        error_reply(529, "http_529.json").header("retry-after", "0"),
     );
     stream_fixture(&env, "text.sse");
     let out = sx(&env)
@@ -351,11 +355,7 @@ fn an_error_inside_a_200_stream_is_retried_and_the_retry_answers() {
 #[test]
 fn a_prompt_too_long_compacts_the_conversation_and_goes_on() {
     let env = Env::new();
-    env.server.enqueue(
-        "POST",
-        MESSAGES_PATH,
-        MockResponse::json(400, fixture_json("anthropic/http_400_prompt_too_long.json")),
-    );
+    reply(&env, error_reply(400, "http_400_prompt_too_long.json"));
     stream_fixture(&env, "text.sse");
     let out = sx(&env).args(["-p", "a long story"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));

@@ -6,9 +6,9 @@
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use sx_testkit::anthropic::{self as a, MESSAGES_PATH};
-use sx_testkit::{Chunk, Expect, MockResponse, fixture, fixture_json, sse};
+use sx_testkit::{Chunk, Expect, MockResponse, fixture, sse};
 
-use super::anthropic::{KEY, requests, stream_fixture, sx};
+use super::anthropic::{KEY, error_reply, reply, requests, stream_fixture, sx};
 use super::common::{Env, error_line, json_lines, stderr_of};
 
 fn sessions(env: &Env) -> usize {
@@ -38,11 +38,7 @@ fn without_a_key_the_error_names_it_and_nothing_is_sent() {
 #[test]
 fn a_rejected_key_exits_3_naming_the_key_and_is_not_retried() {
     let env = Env::new();
-    env.server.enqueue(
-        "POST",
-        MESSAGES_PATH,
-        MockResponse::json(401, fixture_json("anthropic/http_401.json")),
-    );
+    reply(&env, error_reply(401, "http_401.json"));
     let out = sx(&env).args(["-p", "hi"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
     let line = error_line(&out);
@@ -63,11 +59,7 @@ fn a_gateway_token_is_sent_as_a_bearer_and_named_when_rejected() {
         Expect::new().bearer("gw-secret").no_header("x-api-key"),
     );
     stream_fixture(&env, "text.sse");
-    env.server.enqueue(
-        "POST",
-        MESSAGES_PATH,
-        MockResponse::json(401, fixture_json("anthropic/http_401.json")),
-    );
+    reply(&env, error_reply(401, "http_401.json"));
     let token = ["-e", "ANTHROPIC_AUTH_TOKEN=gw-secret"];
     let out = sx(&env).args(token).args(["-p", "hi"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
@@ -84,11 +76,7 @@ fn a_gateway_token_is_sent_as_a_bearer_and_named_when_rejected() {
 #[test]
 fn an_unknown_model_exits_2_pointing_at_model() {
     let env = Env::new();
-    env.server.enqueue(
-        "POST",
-        MESSAGES_PATH,
-        MockResponse::json(404, fixture_json("anthropic/http_404_model.json")),
-    );
+    reply(&env, error_reply(404, "http_404_model.json"));
     let out = sx(&env)
         .args(["-p", "hi", "-m", "claude-nope"])
         .output()
@@ -106,9 +94,8 @@ fn an_unknown_model_exits_2_pointing_at_model() {
 fn a_proxys_html_page_is_one_quoted_line_after_the_retries() {
     let env = Env::new();
     for _ in 0..2 {
-        env.server.enqueue(
-            "POST",
-            MESSAGES_PATH,
+        reply(
+            &env,
             MockResponse::status(502)
                 .content_type("text/html")
                 .body(fixture("anthropic/http_502.html")),
@@ -128,9 +115,8 @@ fn a_proxys_html_page_is_one_quoted_line_after_the_retries() {
     assert_eq!(requests(&env).len(), 2);
 
     // A 404 page: the base URL is wrong, and the error says which key sets it.
-    env.server.enqueue(
-        "POST",
-        MESSAGES_PATH,
+    reply(
+        &env,
         MockResponse::status(404)
             .content_type("text/html")
             .body("<html><body><h1>Not Found</h1></body></html>"),
@@ -147,11 +133,9 @@ fn a_proxys_html_page_is_one_quoted_line_after_the_retries() {
 #[test]
 fn a_rate_limit_waits_for_retry_after() {
     let env = Env::new();
-    env.server.enqueue(
-        "POST",
-        MESSAGES_PATH,
-        MockResponse::json(429, fixture_json("anthropic/http_429.json"))
-            .header("retry-after", "0.01"),
+    reply(
+        &env,
+        error_reply(429, "http_429.json").header("retry-after", "0.01"),
     );
     stream_fixture(&env, "text.sse");
     let out = sx(&env)
@@ -178,8 +162,7 @@ fn a_truncated_or_aborted_stream_is_retried_then_reported() {
     events.extend(a::text_block(0, "cut in the middle"));
     let mut chunks = Chunk::events(&events);
     chunks.push(Chunk::Abort);
-    env.server
-        .enqueue("POST", MESSAGES_PATH, MockResponse::sse_chunks(chunks));
+    reply(&env, MockResponse::sse_chunks(chunks));
     let out = sx(&env)
         .args(["-p", "hi", "-e", "STREAM_MAX_RETRIES=1"])
         .output()
@@ -197,8 +180,7 @@ fn an_event_that_is_not_json_is_one_error_line() {
         "{}event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":<oops>\n\n",
         sse::encode(&[a::message_start(a::TURN_USAGE), a::text_start(0)])
     );
-    env.server
-        .enqueue("POST", MESSAGES_PATH, MockResponse::sse(body));
+    reply(&env, MockResponse::sse(body));
     let out = sx(&env).args(["-p", "hi"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     let line = error_line(&out);
@@ -217,11 +199,7 @@ fn a_non_retryable_error_inside_a_200_stream_is_reported_once() {
         json!({"type": "error", "error": {"type": "invalid_request_error",
                "message": "tools.0.input_schema: JSON schema is invalid"}}),
     ];
-    env.server.enqueue(
-        "POST",
-        MESSAGES_PATH,
-        MockResponse::sse(sse::encode(&events)),
-    );
+    reply(&env, MockResponse::sse(sse::encode(&events)));
     let out = sx(&env).args(["-p", "hi"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     assert!(
