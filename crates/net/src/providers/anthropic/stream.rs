@@ -252,8 +252,14 @@ impl MessagesStream {
         err: serde_json::Error,
         sink: &mut EventSink<'_>,
     ) -> Result<(), ProviderError> {
-        if name == "ping" {
-            return Ok(());
+        match name {
+            "ping" => return Ok(()),
+            // An error in words rather than JSON still ends the call with what it says.
+            "error" => {
+                self.failure = Some(map_stream_error(data));
+                return Ok(());
+            }
+            _ => {}
         }
         let lines: Vec<&str> = data.lines().filter(|l| !l.trim().is_empty()).collect();
         if lines.len() > 1

@@ -407,6 +407,14 @@ fn data_that_is_not_json_is_a_protocol_error_unless_it_is_several_events_on_adja
     glued.push('\n');
     let c = run(&glued).1.unwrap();
     assert_eq!(c.message.text(), "glued answer");
+    // An error event in words is still an error, with its words.
+    let s = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{}}\n\n\
+             event: error\ndata: upstream connect error\n\n";
+    let e = run(s).1.unwrap_err();
+    assert!(
+        matches!(&e, ProviderError::Failed { message, .. } if message == "upstream connect error"),
+        "{e}"
+    );
     // A ping whose data is not JSON is still a ping.
     let s = format!(
         "event: ping\ndata: hello\n\n{}",
