@@ -208,6 +208,10 @@ pub static KEYS: &[KeySpec] = &[
         "the official Claude Code CLI driven by the claude_code provider",
     ),
     secret("ANTHROPIC_API_KEY", "Anthropic API key (x-api-key)"),
+    secret(
+        "ANTHROPIC_AUTH_TOKEN",
+        "bearer token instead of x-api-key, for gateways; wins over ANTHROPIC_API_KEY",
+    ),
     k(
         "ANTHROPIC_BASE_URL",
         Some("https://api.anthropic.com"),
@@ -455,6 +459,7 @@ mod tests {
             "PROVIDER",
             "MODEL",
             "ANTHROPIC_API_KEY",
+            "ANTHROPIC_AUTH_TOKEN",
             "ROUTER_ROUTES",
             "CODEX_ORIGINATOR",
         ] {
@@ -467,6 +472,7 @@ mod tests {
         assert!(valid_key("A") && valid_key("_x1") && valid_key("FOO_BAR9"));
         assert!(!valid_key("") && !valid_key("1A") && !valid_key("A-B") && !valid_key("A B"));
         assert!(is_secret("OPENAI_API_KEY") && is_secret("MY_SERVICE_TOKEN"));
+        assert!(key_spec("ANTHROPIC_AUTH_TOKEN").is_some_and(|s| s.secret));
         assert!(!is_secret("MODEL") && !is_secret("CODEX_TOKEN_SOURCE"));
     }
 

@@ -25,6 +25,7 @@
 //! server.verify(); // panics naming every request that missed an expectation
 //! ```
 
+pub mod anthropic;
 pub mod auth;
 pub mod capture;
 mod fixtures;

@@ -1,4 +1,7 @@
 mod agent;
+mod anthropic;
+mod anthropic_captures;
+mod anthropic_errors;
 mod broken_pipe;
 mod captures;
 mod codex_wire;

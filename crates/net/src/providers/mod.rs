@@ -5,6 +5,7 @@
 //! providers are a wire on the shared [`runtime`](crate::runtime), which owns retries, the
 //! idle timeout, the traffic log and credential recovery; a provider never prints.
 
+pub mod anthropic;
 pub mod codex;
 
 use std::sync::Arc;
@@ -112,12 +113,11 @@ pub fn open(
     };
     match id {
         ProviderId::Codex => Ok(Arc::new(codex::open(config, opts)?)),
-        ProviderId::ClaudeCode
-        | ProviderId::Anthropic
-        | ProviderId::Gemini
-        | ProviderId::Openai
-        | ProviderId::Scorpiox => Err(ProviderError::Config(format!(
-            "provider '{id}' is not available in this build yet; use PROVIDER=codex (e.g. `sx --provider codex`)"
-        ))),
+        ProviderId::Anthropic => Ok(Arc::new(anthropic::open(config, opts)?)),
+        ProviderId::ClaudeCode | ProviderId::Gemini | ProviderId::Openai | ProviderId::Scorpiox => {
+            Err(ProviderError::Config(format!(
+                "provider '{id}' is not available in this build yet; use PROVIDER=codex (e.g. `sx --provider codex`)"
+            )))
+        }
     }
 }
