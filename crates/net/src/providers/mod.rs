@@ -6,6 +6,7 @@
 //! idle timeout, the traffic log and credential recovery; a provider never prints.
 
 pub mod codex;
+pub mod openai;
 
 use std::sync::Arc;
 
@@ -112,10 +113,10 @@ pub fn open(
     };
     match id {
         ProviderId::Codex => Ok(Arc::new(codex::open(config, opts)?)),
+        ProviderId::Openai => Ok(Arc::new(openai::open(config, opts)?)),
         ProviderId::ClaudeCode
         | ProviderId::Anthropic
         | ProviderId::Gemini
-        | ProviderId::Openai
         | ProviderId::Scorpiox => Err(ProviderError::Config(format!(
             "provider '{id}' is not available in this build yet; use PROVIDER=codex (e.g. `sx --provider codex`)"
         ))),
