@@ -7,6 +7,7 @@ mod config_cli;
 mod doc_claims;
 mod functions;
 mod login;
+mod openai;
 mod ssh_source;
 mod sx_codex;
 mod sx_retries;
