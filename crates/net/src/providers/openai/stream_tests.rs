@@ -411,7 +411,9 @@ fn unknown_fields_odd_types_and_junk_are_tolerated() {
         ": keep-alive\n\n",
         "data: not json at all\n\n",
         "event: ping\ndata: {\"type\":\"ping\"}\n\n",
-        "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":[{\"type\":\"text\"}],\"reasoning\":{\"effort\":\"low\"},\"audio\":{}},\"finish_reason\":null}],\"new_top_level\":{\"x\":[1,2]}}\n\n",
+        // Odd types beside the answer's first words: the words are kept.
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hi, \",\"reasoning\":{\"effort\":\"low\"},\"reasoning_content\":[1],\"refusal\":7,\"audio\":{}},\"finish_reason\":null}],\"new_top_level\":{\"x\":[1,2]}}\n\n",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":[{\"type\":\"text\"}]},\"finish_reason\":null}]}\n\n",
         "data:{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"caf\\u00e9 \\\"ok\\\"\\n\"},\"finish_reason\":null},{\"index\":1,\"delta\":{\"content\":\"second choice\"}}]}\n\n",
         "data: {\"choices\":null,\"usage\":null}\n\n",
         "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
@@ -420,10 +422,10 @@ fn unknown_fields_odd_types_and_junk_are_tolerated() {
         "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"after done\"}}]}\n\n",
     );
     let (seen, r) = run(sse);
-    assert_eq!(seen, vec![text("café \"ok\"\n")]);
+    assert_eq!(seen, vec![text("Hi, "), text("café \"ok\"\n")]);
     let c = r.unwrap();
     assert_eq!(c.stop, StopReason::EndTurn, "the first finish_reason wins");
-    assert_eq!(c.message.text(), "café \"ok\"\n");
+    assert_eq!(c.message.text(), "Hi, café \"ok\"\n");
 }
 
 #[test]
