@@ -148,7 +148,12 @@ fn main() {
         black_box(c);
     });
     black_box(text);
-    report("openai decode (framing+json+calls)", stream.len(), tokens, full);
+    report(
+        "openai decode (framing+json+calls)",
+        stream.len(),
+        tokens,
+        full,
+    );
     println!(
         "{:<36} {:>7.0} ns/token (the JSON layer and assembly: full − framing)",
         "",

@@ -193,6 +193,11 @@ mod tests {
             split(&["<thi", "s is not"]),
             vec![(Piece::Text, "<this is not".into())]
         );
+        // A chunk that opens with the tag after the answer began is still the answer.
+        assert_eq!(
+            split(&["Sure. ", "<think>not a thought</think>"]),
+            vec![(Piece::Text, "Sure. <think>not a thought</think>".into())]
+        );
         // A stream that ends inside a partial tag keeps it as text.
         assert_eq!(split(&["<thin"]), vec![(Piece::Text, "<thin".into())]);
     }
