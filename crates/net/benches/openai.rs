@@ -1,9 +1,9 @@
 //! Chat Completions decode throughput on a large stream (`cargo bench -p sxnet --bench openai`).
 //!
-//! Prints MB/s for (1) SSE framing alone and (2) the full openai decode (framing + chunk JSON
-//! + thinking, text and tool-call assembly + events), fed in 16 KiB reads as a socket would
-//! deliver them, and ns per token (one `data:` chunk = one token). The stream has the shapes of
-//! docs/protocols/providers.md §4.4 and tests/fixtures/openai/: OpenAI's chunk envelope
+//! Prints MB/s for (1) SSE framing alone and (2) the full openai decode (framing, chunk JSON,
+//! thinking, text and tool-call assembly, events), fed in 16 KiB reads as a socket would
+//! deliver them, and ns per token (one `data:` chunk is one token). The stream has the shapes
+//! of docs/protocols/providers.md §4.4 and tests/fixtures/openai/: OpenAI's chunk envelope
 //! (`id`, `object`, `created`, `model`, `system_fingerprint`, `logprobs`, `usage: null`,
 //! `obfuscation`), `reasoning_content` deltas, text deltas with escapes and multi-byte
 //! characters, a tool call whose arguments arrive in many fragments, the finish chunk, the

@@ -110,7 +110,7 @@ impl ToolCalls {
                 .slots
                 .len()
                 .checked_sub(1)
-                .filter(|&at| !(named && !self.slots[at].name.is_empty())),
+                .filter(|&at| !named || self.slots[at].name.is_empty()),
         };
         // A different real id on the same index is another call (lmdeploy).
         let differs = |s: &Slot| id.is_some_and(|id| !s.id.is_empty() && !s.made_up && s.id != id);
