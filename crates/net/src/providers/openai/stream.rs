@@ -150,12 +150,36 @@ enum Finish {
     ContentFilter,
 }
 
+/// The answer's text and thinking so far, and whether thinking is shown.
 #[derive(Default)]
-pub struct ChatStream {
-    show_thinking: bool,
-    think: ThinkSplitter,
+struct Answer {
     text: String,
     thinking: String,
+    show_thinking: bool,
+}
+
+impl Answer {
+    /// Record a piece and stream it.
+    fn put(&mut self, piece: Piece, s: &str, sink: &mut EventSink<'_>) {
+        match piece {
+            Piece::Text => {
+                self.text.push_str(s);
+                sink(StreamEvent::TextDelta(s));
+            }
+            Piece::Thinking => {
+                self.thinking.push_str(s);
+                if self.show_thinking {
+                    sink(StreamEvent::ThinkingDelta(s));
+                }
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct ChatStream {
+    answer: Answer,
+    think: ThinkSplitter,
     refused: bool,
     calls: ToolCalls,
     /// The assembled calls, once the answer is closed.
@@ -176,7 +200,10 @@ impl ChatStream {
     /// `show_thinking`: stream thinking deltas (`THINKING=1`); thinking is recorded either way.
     pub fn new(show_thinking: bool) -> ChatStream {
         ChatStream {
-            show_thinking,
+            answer: Answer {
+                show_thinking,
+                ..Answer::default()
+            },
             ..ChatStream::default()
         }
     }
@@ -228,34 +255,19 @@ impl ChatStream {
     }
 
     fn on_delta(&mut self, d: Delta<'_>, sink: &mut EventSink<'_>) {
-        let show = self.show_thinking;
         let reasoning = d.reasoning_content.0.filter(|s| !s.is_empty());
         // A server in transition may send both names with the same text: one is enough.
         if let Some(r) = reasoning.or(d.reasoning.0).filter(|s| !s.is_empty()) {
-            self.thinking.push_str(&r);
-            if show {
-                sink(StreamEvent::ThinkingDelta(&r));
-            }
+            self.answer.put(Piece::Thinking, &r, sink);
         }
         if let Some(content) = d.content.0 {
-            let (text, thinking) = (&mut self.text, &mut self.thinking);
-            self.think.feed(&content, &mut |p, s| match p {
-                Piece::Text => {
-                    text.push_str(s);
-                    sink(StreamEvent::TextDelta(s));
-                }
-                Piece::Thinking => {
-                    thinking.push_str(s);
-                    if show {
-                        sink(StreamEvent::ThinkingDelta(s));
-                    }
-                }
-            });
+            let answer = &mut self.answer;
+            self.think
+                .feed(&content, &mut |p, s| answer.put(p, s, sink));
         }
         if let Some(r) = d.refusal.0.filter(|s| !s.is_empty()) {
             self.refused = true;
-            self.text.push_str(&r);
-            sink(StreamEvent::TextDelta(&r));
+            self.answer.put(Piece::Text, &r, sink);
         }
         if let Some(raw) = d.tool_calls {
             let mut de = serde_json::Deserializer::from_str(raw.get());
@@ -277,19 +289,8 @@ impl ChatStream {
             return;
         }
         self.closed = true;
-        let (text, thinking, show) = (&mut self.text, &mut self.thinking, self.show_thinking);
-        self.think.finish(&mut |p, s| match p {
-            Piece::Text => {
-                text.push_str(s);
-                sink(StreamEvent::TextDelta(s));
-            }
-            Piece::Thinking => {
-                thinking.push_str(s);
-                if show {
-                    sink(StreamEvent::ThinkingDelta(s));
-                }
-            }
-        });
+        let answer = &mut self.answer;
+        self.think.finish(&mut |p, s| answer.put(p, s, sink));
         match self.calls.finish() {
             // A call cut off by the output limit is never run (docs/protocols/providers.md
             // §4.4): it is neither announced as complete nor recorded.
@@ -314,7 +315,9 @@ impl ChatStream {
     }
 
     fn produced(&self) -> bool {
-        !self.text.is_empty() || !self.thinking.is_empty() || !self.done_calls.is_empty()
+        !self.answer.text.is_empty()
+            || !self.answer.thinking.is_empty()
+            || !self.done_calls.is_empty()
     }
 }
 
@@ -423,17 +426,18 @@ impl WireStream for ChatStream {
             Some(Finish::Done) | None => StopReason::EndTurn,
         };
         let mut content = Vec::with_capacity(calls.len() + 2);
-        if !self.thinking.is_empty() {
+        let Answer { text, thinking, .. } = self.answer;
+        if !thinking.is_empty() {
             content.push(Block::Thinking(Thinking {
-                text: self.thinking,
+                text: thinking,
                 raw: None,
                 signature: None,
                 source: Some(ProviderId::Openai),
                 replay: None,
             }));
         }
-        if !self.text.is_empty() {
-            content.push(Block::text(self.text));
+        if !text.is_empty() {
+            content.push(Block::text(text));
         }
         content.extend(calls.into_iter().map(Block::ToolCall));
         let usage = self.usage.unwrap_or_default();
