@@ -8,6 +8,7 @@ mod doc_claims;
 mod functions;
 mod login;
 mod openai;
+mod openai_errors;
 mod ssh_source;
 mod sx_codex;
 mod sx_retries;
