@@ -355,9 +355,9 @@ impl<'de, 's, 'k> Visitor<'de> for ApplyCalls<'s, 'k> {
 
 impl WireStream for ChatStream {
     fn finished(&self) -> bool {
-        // With the finish reason and the usage in hand nothing more is needed, even from a
-        // server that holds the connection open without `[DONE]`.
-        self.done || self.failure.is_some() || (self.finish.is_some() && self.usage.is_some())
+        // With the finish reason and the usage that came with or after it in hand, nothing
+        // more is needed, even from a server that holds the connection open without `[DONE]`.
+        self.done || self.failure.is_some() || self.usage_sent
     }
 
     fn on_event(

@@ -462,6 +462,12 @@ fn the_stream_stops_reading_once_it_has_the_finish_and_the_usage() {
             )
             .unwrap();
     };
+    // Running usage before the finish (vLLM's continuous usage stats) is not the final one.
+    feed(
+        &mut state,
+        r#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":0}}"#,
+    );
+    assert!(!state.finished());
     feed(
         &mut state,
         r#"{"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"stop"}]}"#,
@@ -472,4 +478,5 @@ fn the_stream_stops_reading_once_it_has_the_finish_and_the_usage() {
         r#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}"#,
     );
     assert!(state.finished());
+    assert_eq!(state.finish().unwrap().usage, usage(1, 1, 0, 0));
 }
