@@ -266,3 +266,23 @@ fn a_local_server_that_is_not_running_is_named() {
         "{line}"
     );
 }
+
+#[test]
+fn a_non_json_event_is_skipped_and_a_stream_of_nothing_else_fails() {
+    let env = Env::new();
+    let mut sse = String::from("data: {not json\n\ndata: <html>\n\n");
+    sse.push_str(&chat::text_turn("Still here."));
+    answer_with(&env, sse);
+    let out = sx(&env).args(["-p", "hi"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Still here.\n");
+
+    answer_with(&env, "data: {not json\n\ndata: [1, 2\n\n");
+    let out = sx(&env)
+        .args(["-p", "hi", "-e", "STREAM_MAX_RETRIES=0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line = error_line(&out);
+    assert!(line.contains("ended before it was complete"), "{line}");
+}
