@@ -9,6 +9,7 @@
 //! Sending, retries and the 401 report are the shared runtime's.
 
 mod errors;
+mod json;
 mod request;
 mod stream;
 mod think;

@@ -13,74 +13,24 @@
 //! leave `[DONE]` out) — both complete. Neither: truncated, retried. `[DONE]` with nothing
 //! before it: a server that dropped its own error (vLLM), reported.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::errors::map_stream_error;
+use super::json::{self, Lenient};
 use super::think::{Piece, ThinkSplitter};
-use super::tools::{CallDelta, ToolCalls};
+use super::tools::{CallList, ToolCalls};
 use crate::ProviderId;
 use crate::error::ProviderError;
 use crate::event::{Completion, EventSink, StreamEvent};
 use crate::model::{Block, Message, Role, StopReason, Thinking, ToolCall, Usage};
 use crate::runtime::WireStream;
 use crate::sse::{SseDecoder, SseEvent};
-
-/// A string, or anything else taken as absent: a server that puts an object or a number where
-/// OpenAI puts a string must not cost the whole chunk.
-#[derive(Default)]
-pub(super) struct Lenient<'a>(pub(super) Option<Cow<'a, str>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Lenient<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Lenient<'a>, E> {
-                Ok(Lenient(Some(Cow::Borrowed(v))))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Lenient<'a>, E> {
-                Ok(Lenient(Some(Cow::Owned(v.to_owned()))))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Lenient<'a>, E> {
-                Ok(Lenient(Some(Cow::Owned(v))))
-            }
-            fn visit_unit<E>(self) -> Result<Lenient<'a>, E> {
-                Ok(Lenient(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Lenient<'a>, E> {
-                Ok(Lenient(None))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Lenient<'a>, E> {
-                Ok(Lenient(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Lenient<'a>, E> {
-                Ok(Lenient(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Lenient<'a>, E> {
-                Ok(Lenient(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Lenient<'a>, A::Error> {
-                while a.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Lenient(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Lenient<'a>, A::Error> {
-                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Lenient(None))
-            }
-        }
-        d.deserialize_any(V(PhantomData))
-    }
-}
 
 /// `choices[0]` without collecting the list (`choices` may be `[]`, `null` or absent).
 #[derive(Default)]
@@ -125,20 +75,21 @@ struct Choice<'a> {
     finish_reason: Lenient<'a>,
 }
 
+/// The strings are kept raw and read with `json::text` (no copy unless they hold escapes).
 #[derive(Deserialize)]
 struct Delta<'a> {
     #[serde(borrow, default)]
-    content: Lenient<'a>,
+    content: Option<&'a RawValue>,
     /// DeepSeek, llama.cpp, older vLLM.
     #[serde(borrow, default)]
-    reasoning_content: Lenient<'a>,
+    reasoning_content: Option<&'a RawValue>,
     /// vLLM, Ollama, OpenRouter.
     #[serde(borrow, default)]
-    reasoning: Lenient<'a>,
+    reasoning: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    refusal: Lenient<'a>,
+    refusal: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    tool_calls: Option<&'a RawValue>,
+    tool_calls: Option<CallList<'a>>,
 }
 
 /// Why the answer ended, as the first `finish_reason` said.
@@ -179,6 +130,8 @@ impl Answer {
 #[derive(Default)]
 pub struct ChatStream {
     answer: Answer,
+    /// Where a delta with escapes is unescaped (reused: no allocation per token).
+    scratch: String,
     think: ThinkSplitter,
     refused: bool,
     calls: ToolCalls,
@@ -255,30 +208,25 @@ impl ChatStream {
     }
 
     fn on_delta(&mut self, d: Delta<'_>, sink: &mut EventSink<'_>) {
-        let reasoning = d.reasoning_content.0.filter(|s| !s.is_empty());
         // A server in transition may send both names with the same text: one is enough.
-        if let Some(r) = reasoning.or(d.reasoning.0).filter(|s| !s.is_empty()) {
-            self.answer.put(Piece::Thinking, &r, sink);
+        let reasoning = match json::text(d.reasoning_content, &mut self.scratch) {
+            Some(r) => Some(r),
+            None => json::text(d.reasoning, &mut self.scratch),
+        };
+        if let Some(r) = reasoning {
+            self.answer.put(Piece::Thinking, r, sink);
         }
-        if let Some(content) = d.content.0 {
+        if let Some(content) = json::text(d.content, &mut self.scratch) {
             let answer = &mut self.answer;
-            self.think
-                .feed(&content, &mut |p, s| answer.put(p, s, sink));
+            self.think.feed(content, &mut |p, s| answer.put(p, s, sink));
         }
-        if let Some(r) = d.refusal.0.filter(|s| !s.is_empty()) {
+        if let Some(r) = json::text(d.refusal, &mut self.scratch) {
             self.refused = true;
-            self.answer.put(Piece::Text, &r, sink);
+            self.answer.put(Piece::Text, r, sink);
         }
-        if let Some(raw) = d.tool_calls {
-            let mut de = serde_json::Deserializer::from_str(raw.get());
-            let apply = ApplyCalls {
-                calls: &mut self.calls,
-                sink,
-            };
-            if let Err(e) = de.deserialize_any(apply) {
-                self.failure = Some(ProviderError::Protocol {
-                    detail: format!("tool call fragment: {e}"),
-                });
+        for fragment in d.tool_calls.into_iter().flatten() {
+            if let Some((id, name)) = self.calls.apply(fragment) {
+                sink(StreamEvent::ToolCallStarted { id, name });
             }
         }
     }
@@ -318,38 +266,6 @@ impl ChatStream {
         !self.answer.text.is_empty()
             || !self.answer.thinking.is_empty()
             || !self.done_calls.is_empty()
-    }
-}
-
-/// Applies each element of `delta.tool_calls` as it is parsed (no list is collected).
-struct ApplyCalls<'s, 'k> {
-    calls: &'s mut ToolCalls,
-    sink: &'s mut EventSink<'k>,
-}
-
-impl<'de, 's, 'k> Visitor<'de> for ApplyCalls<'s, 'k> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a list of tool call fragments")
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
-        while let Some(d) = a.next_element::<CallDelta<'de>>()? {
-            if let Some((id, name)) = self.calls.apply(d) {
-                (self.sink)(StreamEvent::ToolCallStarted { id, name });
-            }
-        }
-        Ok(())
-    }
-    /// One fragment not wrapped in a list.
-    fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<(), A::Error> {
-        let d = CallDelta::deserialize(de::value::MapAccessDeserializer::new(a))?;
-        if let Some((id, name)) = self.calls.apply(d) {
-            (self.sink)(StreamEvent::ToolCallStarted { id, name });
-        }
-        Ok(())
     }
 }
 

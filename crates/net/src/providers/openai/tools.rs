@@ -12,12 +12,14 @@
 //! - a call without an id gets one made up, stable for the whole stream (announced, recorded
 //!   and sent back as the same string).
 
-use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
 
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::stream::Lenient;
+use super::json::{Lenient, append_text};
 use crate::model::ToolCall;
 
 /// One element of `delta.tool_calls`.
@@ -29,6 +31,59 @@ pub(super) struct CallDelta<'a> {
     id: Lenient<'a>,
     #[serde(borrow, default)]
     function: Option<FunctionDelta<'a>>,
+}
+
+/// `delta.tool_calls`: the fragments of one chunk, parsed in place with the chunk — a list is
+/// allocated only for a chunk of several calls (a raw value would cost an allocation per
+/// fragment: serde_json's stack for skipping nested values). One fragment not wrapped in a
+/// list is taken too.
+#[derive(Default)]
+pub(super) struct CallList<'a> {
+    first: Option<CallDelta<'a>>,
+    more: Vec<CallDelta<'a>>,
+}
+
+impl<'a> IntoIterator for CallList<'a> {
+    type Item = CallDelta<'a>;
+    type IntoIter =
+        std::iter::Chain<std::option::IntoIter<CallDelta<'a>>, std::vec::IntoIter<CallDelta<'a>>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.more)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for CallList<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = CallList<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of tool call fragments")
+            }
+            fn visit_unit<E>(self) -> Result<CallList<'a>, E> {
+                Ok(CallList::default())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<CallList<'a>, A::Error> {
+                let mut list = CallList::default();
+                while let Some(d) = a.next_element::<CallDelta<'a>>()? {
+                    if list.first.is_none() {
+                        list.first = Some(d);
+                    } else {
+                        list.more.push(d);
+                    }
+                }
+                Ok(list)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<CallList<'a>, A::Error> {
+                let d = CallDelta::deserialize(de::value::MapAccessDeserializer::new(a))?;
+                Ok(CallList {
+                    first: Some(d),
+                    more: Vec::new(),
+                })
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -146,16 +201,11 @@ impl ToolCalls {
     }
 }
 
-/// `arguments` is a JSON string fragment (appended unescaped), or a whole JSON value some
-/// proxies send instead (kept as its JSON text); `null` adds nothing.
+/// `arguments` is a JSON string fragment (appended unescaped, without a copy in between), or a
+/// whole JSON value some proxies send instead (kept as its JSON text); `null` adds nothing.
 fn append_arguments(out: &mut String, raw: &RawValue) {
-    let text = raw.get();
-    if text.starts_with('"') {
-        if let Ok(s) = serde_json::from_str::<Cow<'_, str>>(text) {
-            out.push_str(&s);
-        }
-    } else if text != "null" {
-        out.push_str(text);
+    if !append_text(raw, out) && raw.get() != "null" {
+        out.push_str(raw.get());
     }
 }
 
