@@ -6,8 +6,8 @@
 //! `<think>…</think>` split off as thinking), `reasoning_content` / `reasoning` (thinking),
 //! `refusal`, and `tool_calls` fragments (assembled in `tools.rs`); the first `finish_reason`
 //! closes the answer (later ones are ignored); `usage` (the final chunk, `choices: []`) is
-//! kept. Chunks are parsed with borrowed strings: a token costs no allocation unless its JSON
-//! string holds escapes.
+//! kept. A token costs no allocation: strings are read in place or unescaped into a buffer
+//! the stream reuses (`json.rs`), and tool-call fragments are parsed with their chunk.
 //!
 //! End of stream: `[DONE]`, or a `finish_reason` and then the end of the body (some servers
 //! leave `[DONE]` out) — both complete. Neither: truncated, retried. `[DONE]` with nothing
