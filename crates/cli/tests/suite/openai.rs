@@ -349,6 +349,58 @@ fn a_function_without_a_command_is_returned_to_the_caller() {
     assert_eq!(events.last().unwrap()["stop_reason"], "function_call");
 }
 
+/// Approvals and sessions do not depend on the wire: a write without `--yolo` is refused and
+/// the refusal goes back as the call's tool message; `--continue` sends the whole transcript
+/// (calls, results, answers) again, in this wire's shape.
+#[test]
+fn approvals_and_a_resumed_session_work_the_same() {
+    let env = Env::new();
+    answer_with(
+        &env,
+        chat::tool_call_turn(
+            "call_w1",
+            "write_file",
+            r#"{"path":"out.txt","content":"x"}"#,
+        ),
+    );
+    answer_with(&env, chat::text_turn("I could not write it."));
+    let out = sx(&env).args(["-p", "write out.txt"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(!env.proj.join("out.txt").exists(), "nothing was written");
+    let reqs = env.server.requests_to(CHAT_PATH);
+    let refused = reqs[1].json()["messages"][3].clone();
+    assert_eq!(refused["role"], "tool");
+    assert_eq!(refused["tool_call_id"], "call_w1");
+    assert!(
+        refused["content"]
+            .as_str()
+            .unwrap()
+            .contains("without --yolo"),
+        "{refused}"
+    );
+
+    answer_with(&env, chat::text_turn("Still no."));
+    let out = sx(&env)
+        .args(["-p", "and now?", "--continue"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let resumed = env.server.requests_to(CHAT_PATH)[2].json();
+    let msgs = resumed["messages"].as_array().unwrap();
+    let roles: Vec<&str> = msgs.iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(
+        roles,
+        ["system", "user", "assistant", "tool", "assistant", "user"]
+    );
+    assert_eq!(msgs[1]["content"], "write out.txt");
+    assert_eq!(
+        msgs[2]["tool_calls"][0]["function"]["arguments"],
+        r#"{"path":"out.txt","content":"x"}"#
+    );
+    assert_eq!(msgs[4]["content"], "I could not write it.");
+    assert_eq!(msgs[5]["content"], "and now?");
+}
+
 #[test]
 fn list_models_asks_the_server_and_says_when_it_cannot() {
     let env = Env::new();
