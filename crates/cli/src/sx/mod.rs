@@ -297,11 +297,16 @@ async fn list_models(config: &Config) -> Result<u8, Failure> {
             })
             .collect(),
         Err(why) => {
-            crate::stderr_line(format_args!("sx: showing the built-in model list ({why})"));
-            known_models(provider_name)
-                .iter()
-                .map(|m| (*m).to_string())
-                .collect()
+            let known = known_models(provider_name);
+            if known.is_empty() {
+                // `openai`: any server, any model ids — nothing sx could list for it.
+                crate::stderr_line(format_args!(
+                    "sx: cannot list the models ({why}); {provider_name} has no built-in list: set MODEL to a model id the server serves"
+                ));
+            } else {
+                crate::stderr_line(format_args!("sx: showing the built-in model list ({why})"));
+            }
+            known.iter().map(|m| (*m).to_string()).collect()
         }
     };
     let mut out = std::io::stdout().lock();

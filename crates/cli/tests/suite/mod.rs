@@ -10,6 +10,8 @@ mod config_cli;
 mod doc_claims;
 mod functions;
 mod login;
+mod openai;
+mod openai_errors;
 mod ssh_source;
 mod sx_codex;
 mod sx_retries;
