@@ -28,6 +28,7 @@
 pub mod auth;
 pub mod capture;
 mod fixtures;
+pub mod gemini;
 mod ports;
 pub mod responses;
 mod server;

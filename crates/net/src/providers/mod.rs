@@ -6,6 +6,7 @@
 //! idle timeout, the traffic log and credential recovery; a provider never prints.
 
 pub mod codex;
+pub mod gemini;
 
 use std::sync::Arc;
 
@@ -112,9 +113,9 @@ pub fn open(
     };
     match id {
         ProviderId::Codex => Ok(Arc::new(codex::open(config, opts)?)),
+        ProviderId::Gemini => Ok(Arc::new(gemini::open(config, opts)?)),
         ProviderId::ClaudeCode
         | ProviderId::Anthropic
-        | ProviderId::Gemini
         | ProviderId::Openai
         | ProviderId::Scorpiox => Err(ProviderError::Config(format!(
             "provider '{id}' is not available in this build yet; use PROVIDER=codex (e.g. `sx --provider codex`)"
