@@ -6,6 +6,8 @@ mod common;
 mod config_cli;
 mod doc_claims;
 mod functions;
+mod gemini;
+mod gemini_captures;
 mod login;
 mod ssh_source;
 mod sx_codex;
