@@ -8,13 +8,14 @@
 //! `functionCall` parts arrive whole. `thoughtSignature`s are kept on exactly the parts that
 //! carried them: a call's on its `ToolCall`, a thought run's and a text run's in a `Thinking`
 //! block with source Gemini (its `replay` is what goes back, only to Gemini). Parsing borrows:
-//! text is a `Cow` into the event, parts are walked in place (no list is built per event).
+//! text is a `Cow` into the event, parts are held inline: a token allocates nothing unless its
+//! JSON string has escapes.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, de};
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -49,26 +50,31 @@ struct Candidate<'a> {
     #[serde(borrow, default)]
     content: Option<Content<'a>>,
     #[serde(borrow, default)]
-    finish_reason: Option<Cow<'a, str>>,
+    finish_reason: Option<Text<'a>>,
     #[serde(borrow, default)]
-    finish_message: Option<Cow<'a, str>>,
+    finish_message: Option<Text<'a>>,
+    // Skipped without serde_json's scratch buffer (see `Skip`); present on most chunks.
+    #[serde(default, rename = "safetyRatings")]
+    _safety_ratings: Skip,
+    #[serde(default, rename = "citationMetadata")]
+    _citation_metadata: Skip,
 }
 
 #[derive(Deserialize)]
 struct Content<'a> {
     #[serde(borrow, default)]
-    parts: Option<&'a RawValue>,
+    parts: Option<Parts<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Part<'a> {
     #[serde(borrow, default)]
-    text: Option<Cow<'a, str>>,
+    text: Option<Text<'a>>,
     #[serde(default)]
     thought: bool,
     #[serde(borrow, default)]
-    thought_signature: Option<Cow<'a, str>>,
+    thought_signature: Option<Text<'a>>,
     #[serde(borrow, default)]
     function_call: Option<FunctionCall<'a>>,
 }
@@ -76,9 +82,9 @@ struct Part<'a> {
 #[derive(Deserialize)]
 struct FunctionCall<'a> {
     #[serde(borrow, default)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     #[serde(borrow)]
-    name: Cow<'a, str>,
+    name: Text<'a>,
     #[serde(borrow, default)]
     args: Option<&'a RawValue>,
 }
@@ -96,15 +102,60 @@ struct UsageMetadata {
     thoughts_token_count: u64,
     #[serde(default)]
     tool_use_prompt_token_count: u64,
+    #[serde(default, rename = "promptTokensDetails")]
+    _prompt_tokens_details: Skip,
+    #[serde(default, rename = "candidatesTokensDetails")]
+    _candidates_tokens_details: Skip,
+    #[serde(default, rename = "cacheTokensDetails")]
+    _cache_tokens_details: Skip,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PromptFeedback<'a> {
     #[serde(borrow, default)]
-    block_reason: Option<Cow<'a, str>>,
+    block_reason: Option<Text<'a>>,
     #[serde(borrow, default)]
-    block_reason_message: Option<Cow<'a, str>>,
+    block_reason_message: Option<Text<'a>>,
+}
+
+/// A JSON string borrowed from the event when it has no escapes. (`Option<Cow<str>>` would
+/// not do: serde's `Cow` always allocates; only a bare `Cow` field borrows.)
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl Text<'_> {
+    fn into_owned(self) -> String {
+        self.0.into_owned()
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 /// The first element of a JSON list (the rest skipped unparsed).
@@ -120,7 +171,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for First<T> {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<First<T>, A::Error> {
                 let first = seq.next_element()?;
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                while seq.next_element::<Skip>()?.is_some() {}
                 Ok(First(first))
             }
         }
@@ -128,26 +179,95 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for First<T> {
     }
 }
 
-/// Call `f` on each element of a JSON list, in order, without collecting them.
-fn for_each<'a, T: Deserialize<'a>>(
-    list: &'a RawValue,
-    f: impl FnMut(T),
-) -> Result<(), serde_json::Error> {
-    struct V<F, T>(F, PhantomData<T>);
-    impl<'de, T: Deserialize<'de>, F: FnMut(T)> Visitor<'de> for V<F, T> {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a list")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-            while let Some(x) = seq.next_element()? {
-                (self.0)(x);
-            }
-            Ok(())
-        }
+/// The parts of one event, held inline: an event rarely carries more than one or two, so
+/// reading them allocates nothing.
+struct Parts<'a> {
+    inline: [Option<Part<'a>>; 4],
+    more: Vec<Part<'a>>,
+}
+
+impl<'a> Parts<'a> {
+    fn into_iter(self) -> impl Iterator<Item = Part<'a>> {
+        self.inline.into_iter().flatten().chain(self.more)
     }
-    let mut de = serde_json::Deserializer::from_str(list.get());
-    de::Deserializer::deserialize_seq(&mut de, V(f, PhantomData))
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Parts<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<Part<'a>>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Parts<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of parts")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Parts<'a>, A::Error> {
+                let mut out = Parts {
+                    inline: [const { None }; 4],
+                    more: Vec::new(),
+                };
+                let mut n = 0;
+                while let Some(p) = seq.next_element()? {
+                    match out.inline.get_mut(n) {
+                        Some(slot) => *slot = Some(p),
+                        None => out.more.push(p),
+                    }
+                    n += 1;
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(V(PhantomData))
+    }
+}
+
+/// Any JSON value, skipped. Unlike `IgnoredAny` (which serde_json skips with a scratch stack
+/// that a fresh deserializer allocates per event), nested values are walked recursively.
+#[derive(Default, Clone, Copy)]
+struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Skip;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Skip, D2::Error> {
+                Skip::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+                while seq.next_element::<Skip>()?.is_some() {}
+                Ok(Skip)
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+                while map.next_entry::<Skip, Skip>()?.is_some() {}
+                Ok(Skip)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// What is being accumulated from consecutive parts.
@@ -217,7 +337,7 @@ impl GeminiStream {
                 arguments: fc
                     .args
                     .map_or_else(|| "{}".to_string(), |a| a.get().to_string()),
-                signature: p.thought_signature.map(Cow::into_owned),
+                signature: p.thought_signature.map(Text::into_owned),
                 kind: Default::default(),
             };
             sink(StreamEvent::ToolCallStarted {
@@ -377,12 +497,8 @@ impl WireStream for GeminiStream {
         let mut finished_here = false;
         if let Some(c) = chunk.candidates.and_then(|c| c.0) {
             if let Some(parts) = c.content.and_then(|c| c.parts) {
-                let walked = for_each(parts, |p: Part<'_>| self.on_part(p, sink));
-                if let Err(e) = walked {
-                    self.failure = Some(ProviderError::Protocol {
-                        detail: format!("a Gemini response part is not what sx expects: {e}"),
-                    });
-                    return Ok(());
+                for p in parts.into_iter() {
+                    self.on_part(p, sink);
                 }
             }
             if let Some(reason) = c.finish_reason.as_deref() {
