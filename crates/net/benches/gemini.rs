@@ -4,9 +4,10 @@
 //! no event names; docs/protocols/providers.md §3.8) with the response shape of
 //! docs/protocols/providers.md §3.7 — thought-summary chunks, then answer text chunks each with
 //! `modelVersion`/`responseId`, a signed function call, the finish reason and usage — fed in
-//! 16 KiB reads. Prints MB/s for (1) SSE framing alone and (2) the full decode (framing + JSON
-//! + dispatch into the sink), and ns per token (one chunk = one token here; Gemini sends a few
-//! tokens per chunk, so this is the worst case).
+//! 16 KiB reads. Prints MB/s for (1) SSE framing alone and (2) the full decode (framing, JSON
+//! and dispatch into the sink), and ns per token (one chunk = one token here; Gemini sends a
+//! few tokens per chunk, so this is the worst case); then the allocations a decode makes per
+//! token.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -46,7 +47,7 @@ static GLOBAL: Counting = Counting;
 fn build_stream(target_bytes: usize) -> (Vec<u8>, u64) {
     let mut s = String::with_capacity(target_bytes + 4096);
     let mut tokens = 0u64;
-    let mut push = |s: &mut String, parts: &str| {
+    let push = |s: &mut String, parts: &str| {
         s.push_str(r#"data: {"candidates":[{"content":{"parts":["#);
         s.push_str(parts);
         s.push_str(r#"],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":12000,"totalTokenCount":12000},"modelVersion":"gemini-3.8-flash","responseId":"gm-bench-0123456789"}"#);

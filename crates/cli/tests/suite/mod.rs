@@ -8,6 +8,7 @@ mod doc_claims;
 mod functions;
 mod gemini;
 mod gemini_captures;
+mod gemini_errors;
 mod login;
 mod ssh_source;
 mod sx_codex;

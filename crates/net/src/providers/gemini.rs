@@ -12,6 +12,7 @@ mod cache;
 mod catalog;
 mod errors;
 mod request;
+mod response;
 mod schema;
 mod stream;
 
@@ -233,7 +234,7 @@ impl Wire for GeminiWire {
             let mut url = format!("{}/models?pageSize=1000", self.api);
             if let Some(t) = &token {
                 url.push_str("&pageToken=");
-                url.push_str(&percent_encode(t));
+                url.push_str(&crate::auth::oauth::percent_encode(t));
             }
             let body = rt.get(self, &url, self.headers()).await?;
             let (models, next) = catalog::parse_page(&body)?;
@@ -245,19 +246,6 @@ impl Wire for GeminiWire {
         }
         Ok(out)
     }
-}
-
-/// A page token as a query value (tokens are base64-ish: `+`, `/`, `=` need escaping).
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[async_trait]

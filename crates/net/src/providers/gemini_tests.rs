@@ -85,19 +85,24 @@ fn cached_answer(cached: u64) -> MockResponse {
     )]))
 }
 
-async fn call_with(s: &Setup, system: &str) -> Result<(String, Usage), ProviderError> {
-    let msgs = [Message::user_text("hi")];
-    let req = Request {
-        model: MODEL,
+/// One call for `model` with `system` and the conversation `msgs`.
+fn request<'a>(model: &'a str, system: &'a str, msgs: &'a [Message]) -> Request<'a> {
+    Request {
+        model,
         system,
-        messages: &msgs,
+        messages: msgs,
         tools: &[],
         effort: None,
         thinking: true,
         session_id: "s",
         turn_id: "t",
         max_output_tokens: None,
-    };
+    }
+}
+
+async fn call_with(s: &Setup, system: &str) -> Result<(String, Usage), ProviderError> {
+    let msgs = [Message::user_text("hi")];
+    let req = request(MODEL, system, &msgs);
     s.provider
         .stream(&req, &mut |_| {})
         .await
@@ -130,17 +135,8 @@ async fn the_request_line_headers_and_key() {
     let s2 = setup(&[("GEMINI_BASE_URL", &format!("{}/v1beta/", s.mock.url()))]);
     s.mock.enqueue("POST", &path(), answer("again"));
     let req_msgs = [Message::user_text("hi")];
-    let req = Request {
-        model: &format!("models/{MODEL}"),
-        system: "sys",
-        messages: &req_msgs,
-        tools: &[],
-        effort: None,
-        thinking: false,
-        session_id: "s",
-        turn_id: "t",
-        max_output_tokens: None,
-    };
+    let prefixed = format!("models/{MODEL}");
+    let req = request(&prefixed, "sys", &req_msgs);
     // `s2` points at `s`'s mock through its own base.
     assert_eq!(
         s2.provider
@@ -219,17 +215,7 @@ async fn rate_limits_and_overload_are_retried_with_the_servers_delay() {
     s.mock.enqueue("POST", &path(), answer("finally"));
     let mut retries = Vec::new();
     let msgs = [Message::user_text("hi")];
-    let req = Request {
-        model: MODEL,
-        system: "sys",
-        messages: &msgs,
-        tools: &[],
-        effort: None,
-        thinking: true,
-        session_id: "s",
-        turn_id: "t",
-        max_output_tokens: None,
-    };
+    let req = request(MODEL, "sys", &msgs);
     let c = s
         .provider
         .stream(&req, &mut |e| {
@@ -288,19 +274,29 @@ async fn the_catalog_is_read_page_by_page() {
     assert_eq!(reqs[1].header("x-goog-api-key"), Some("gm-test-key"));
 }
 
-fn created(name: &str, expire: &str) -> MockResponse {
-    MockResponse::json(200, cache_created(name, expire, 5000))
+/// The mock's next `cachedContents.create` answer: entry `name`, expiring at `expire`.
+fn created(s: &Setup, name: &str, expire: &str) {
+    s.mock.enqueue(
+        "POST",
+        CACHED_CONTENTS_PATH,
+        MockResponse::json(200, cache_created(name, expire, 5000)),
+    );
+}
+
+/// The `cachedContent` each model request named, in order.
+fn cache_names(s: &Setup) -> Vec<Value> {
+    s.mock
+        .requests_to(&path())
+        .iter()
+        .map(|r| r.json()["cachedContent"].clone())
+        .collect()
 }
 
 #[tokio::test]
 async fn a_large_prefix_is_cached_once_and_reused_by_name() {
     let s = setup(&[]);
     let system = big_system();
-    s.mock.enqueue(
-        "POST",
-        CACHED_CONTENTS_PATH,
-        created("cachedContents/c1", "2099-01-01T00:00:00Z"),
-    );
+    created(&s, "cachedContents/c1", "2099-01-01T00:00:00Z");
     s.mock.enqueue("POST", &path(), cached_answer(5000));
     s.mock.enqueue("POST", &path(), cached_answer(5000));
     let (_, usage) = call_with(&s, &system).await.unwrap();
@@ -324,26 +320,13 @@ async fn a_large_prefix_is_cached_once_and_reused_by_name() {
 async fn an_expired_entry_is_recreated() {
     let s = setup(&[]);
     let system = big_system();
-    s.mock.enqueue(
-        "POST",
-        CACHED_CONTENTS_PATH,
-        created("cachedContents/old", "2020-01-01T00:00:00Z"),
-    );
-    s.mock.enqueue(
-        "POST",
-        CACHED_CONTENTS_PATH,
-        created("cachedContents/new", "2099-01-01T00:00:00Z"),
-    );
+    created(&s, "cachedContents/old", "2020-01-01T00:00:00Z");
+    created(&s, "cachedContents/new", "2099-01-01T00:00:00Z");
     s.mock.enqueue("POST", &path(), cached_answer(5000));
     s.mock.enqueue("POST", &path(), cached_answer(5000));
     call_with(&s, &system).await.unwrap();
     call_with(&s, &system).await.unwrap();
-    let names: Vec<Value> = s
-        .mock
-        .requests_to(&path())
-        .iter()
-        .map(|r| r.json()["cachedContent"].clone())
-        .collect();
+    let names = cache_names(&s);
     assert_eq!(
         names,
         [json!("cachedContents/old"), json!("cachedContents/new")]
@@ -355,16 +338,8 @@ async fn an_expired_entry_is_recreated() {
 async fn an_entry_gone_on_the_server_is_recreated_and_the_call_sent_again_once() {
     let s = setup(&[]);
     let system = big_system();
-    s.mock.enqueue(
-        "POST",
-        CACHED_CONTENTS_PATH,
-        created("cachedContents/gone", "2099-01-01T00:00:00Z"),
-    );
-    s.mock.enqueue(
-        "POST",
-        CACHED_CONTENTS_PATH,
-        created("cachedContents/fresh", "2099-01-01T00:00:00Z"),
-    );
+    created(&s, "cachedContents/gone", "2099-01-01T00:00:00Z");
+    created(&s, "cachedContents/fresh", "2099-01-01T00:00:00Z");
     s.mock.enqueue(
         "POST",
         &path(),
@@ -381,23 +356,14 @@ async fn an_entry_gone_on_the_server_is_recreated_and_the_call_sent_again_once()
     s.mock.enqueue("POST", &path(), cached_answer(5000));
     let (text, _) = call_with(&s, &system).await.unwrap();
     assert_eq!(text, "ok");
-    let names: Vec<Value> = s
-        .mock
-        .requests_to(&path())
-        .iter()
-        .map(|r| r.json()["cachedContent"].clone())
-        .collect();
+    let names = cache_names(&s);
     assert_eq!(
         names,
         [json!("cachedContents/gone"), json!("cachedContents/fresh")]
     );
 
     // Gone again right after being made: reported, not looped on.
-    s.mock.enqueue(
-        "POST",
-        CACHED_CONTENTS_PATH,
-        created("cachedContents/x", "2099-01-01T00:00:00Z"),
-    );
+    created(&s, "cachedContents/x", "2099-01-01T00:00:00Z");
     for _ in 0..2 {
         s.mock.enqueue(
             "POST",
@@ -470,20 +436,11 @@ async fn a_refused_prefix_is_not_offered_again_and_a_transient_failure_only_skip
         CACHED_CONTENTS_PATH,
         MockResponse::json(503, error_body(503, "UNAVAILABLE", "busy", json!([]))),
     );
-    s.mock.enqueue(
-        "POST",
-        CACHED_CONTENTS_PATH,
-        created("cachedContents/later", "2099-01-01T00:00:00Z"),
-    );
+    created(&s, "cachedContents/later", "2099-01-01T00:00:00Z");
     s.mock.enqueue("POST", &path(), answer("a"));
     s.mock.enqueue("POST", &path(), cached_answer(5000));
     call_with(&s, &system).await.unwrap();
     call_with(&s, &system).await.unwrap();
-    let names: Vec<Value> = s
-        .mock
-        .requests_to(&path())
-        .iter()
-        .map(|r| r.json()["cachedContent"].clone())
-        .collect();
+    let names = cache_names(&s);
     assert_eq!(names, [Value::Null, json!("cachedContents/later")]);
 }
