@@ -24,7 +24,7 @@ fn rate_limits_and_overload_are_retried() {
                 "RESOURCE_EXHAUSTED",
                 "Resource has been exhausted (e.g. check quota).",
                 json!([
-                    {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.02s"}
+                    {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.3s"}
                 ]),
             ),
         ),
@@ -49,7 +49,7 @@ fn rate_limits_and_overload_are_retried() {
     let err = stderr_of(&out);
     assert_eq!(err.matches("sx: retrying").count(), 2, "{err}");
     assert!(
-        err.contains("retrying in 0.0s (attempt 1)"),
+        err.contains("retrying in 0.3s (attempt 1)"),
         "the server's delay: {err}"
     );
     assert!(err.contains("overloaded"), "{err}");
