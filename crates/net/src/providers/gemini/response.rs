@@ -1,51 +1,184 @@
 //! The `GenerateContentResponse` as the stream reads it (docs/protocols/providers.md §3.7):
-//! only the fields sx uses, parsed borrowing from the event. Strings without escapes are
-//! `&str`s into it ([`Text`]), the parts of an event are held inline ([`Parts`]), and the
-//! nested fields every chunk carries (`safetyRatings`, token details) are skipped without
-//! serde_json's scratch buffer ([`Skip`]): decoding a token allocates nothing. Unknown fields
-//! are ignored.
+//! only the fields sx uses, parsed borrowing from the event, in one pass. The parts of the first
+//! candidate go to a callback as they are read ([`parse_chunk`]): nothing is collected and no
+//! large value is moved around per event. Strings without escapes are `&str`s into the event
+//! ([`Text`]); the nested fields chunks carry (`safetyRatings`, token details) are skipped
+//! without serde_json's scratch buffer ([`Skip`]): decoding a token allocates nothing. Unknown
+//! fields are ignored.
 
 use std::borrow::Cow;
 use std::fmt;
-use std::marker::PhantomData;
 
-use serde::de::{Deserializer, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, de};
 use serde_json::value::RawValue;
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// What one event says besides its parts.
+#[derive(Default)]
 pub(super) struct Chunk<'a> {
-    #[serde(borrow, default)]
-    pub candidates: Option<First<Candidate<'a>>>,
-    #[serde(default)]
-    pub usage_metadata: Option<UsageMetadata>,
-    #[serde(borrow, default)]
-    pub prompt_feedback: Option<PromptFeedback<'a>>,
-    #[serde(borrow, default)]
-    pub error: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct Candidate<'a> {
-    #[serde(borrow, default)]
-    pub content: Option<Content<'a>>,
-    #[serde(borrow, default)]
+    /// The event had a candidate.
+    pub candidate: bool,
     pub finish_reason: Option<Text<'a>>,
-    #[serde(borrow, default)]
     pub finish_message: Option<Text<'a>>,
-    // Skipped without serde_json's scratch buffer (see `Skip`); present on most chunks.
-    #[serde(default, rename = "safetyRatings")]
-    _safety_ratings: Skip,
-    #[serde(default, rename = "citationMetadata")]
-    _citation_metadata: Skip,
+    pub usage_metadata: Option<UsageMetadata>,
+    pub prompt_feedback: Option<PromptFeedback<'a>>,
+    /// The event is an `error` object.
+    pub error: bool,
 }
 
-#[derive(Deserialize)]
-pub(super) struct Content<'a> {
-    #[serde(borrow, default)]
-    pub parts: Option<Parts<'a>>,
+/// Parse one event, handing each part of its first candidate to `on_part` in order.
+pub(super) fn parse_chunk<'a>(
+    data: &'a str,
+    on_part: &mut dyn FnMut(Part<'a>),
+) -> Result<Chunk<'a>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(data);
+    let chunk = ChunkSeed(on_part).deserialize(&mut de)?;
+    de.end()?;
+    Ok(chunk)
+}
+
+type OnPart<'p, 'a> = &'p mut dyn FnMut(Part<'a>);
+
+struct ChunkSeed<'p, 'a>(OnPart<'p, 'a>);
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for ChunkSeed<'_, 'a> {
+    type Value = Chunk<'a>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Chunk<'a>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for ChunkSeed<'_, 'a> {
+    type Value = Chunk<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a GenerateContentResponse object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Chunk<'a>, A::Error> {
+        let on_part = self.0;
+        let mut c = Chunk::default();
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            match &*key {
+                "candidates" => {
+                    if let Some(first) = map.next_value_seed(CandidatesSeed(&mut *on_part))? {
+                        c.candidate = true;
+                        c.finish_reason = first.finish_reason;
+                        c.finish_message = first.finish_message;
+                    }
+                }
+                "usageMetadata" => c.usage_metadata = map.next_value()?,
+                "promptFeedback" => c.prompt_feedback = map.next_value()?,
+                "error" => {
+                    map.next_value::<Skip>()?;
+                    c.error = true;
+                }
+                _ => {
+                    map.next_value::<Skip>()?;
+                }
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// The finish of the first candidate.
+#[derive(Default)]
+struct Finish<'a> {
+    finish_reason: Option<Text<'a>>,
+    finish_message: Option<Text<'a>>,
+}
+
+/// `candidates`: the first one read, the others skipped.
+struct CandidatesSeed<'p, 'a>(OnPart<'p, 'a>);
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for CandidatesSeed<'_, 'a> {
+    type Value = Option<Finish<'a>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for CandidatesSeed<'_, 'a> {
+    type Value = Option<Finish<'a>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of candidates")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let first = seq.next_element_seed(CandidateSeed(self.0))?;
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(first)
+    }
+}
+
+/// One candidate: its `content.parts` to the callback, its finish kept.
+struct CandidateSeed<'p, 'a>(OnPart<'p, 'a>);
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for CandidateSeed<'_, 'a> {
+    type Value = Finish<'a>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Finish<'a>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for CandidateSeed<'_, 'a> {
+    type Value = Finish<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a candidate")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Finish<'a>, A::Error> {
+        let on_part = self.0;
+        let mut f = Finish::default();
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            match &*key {
+                "content" => map.next_value_seed(ContentSeed(&mut *on_part))?,
+                "finishReason" => f.finish_reason = map.next_value()?,
+                "finishMessage" => f.finish_message = map.next_value()?,
+                _ => {
+                    map.next_value::<Skip>()?;
+                }
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// `content` (`{role, parts}`), or `parts` itself: each part to the callback.
+struct ContentSeed<'p, 'a>(OnPart<'p, 'a>);
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for ContentSeed<'_, 'a> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for ContentSeed<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a content object")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let on_part = self.0;
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            if &*key == "parts" {
+                map.next_value_seed(ContentSeed(&mut *on_part))?;
+            } else {
+                map.next_value::<Skip>()?;
+            }
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(p) = seq.next_element::<Part<'a>>()? {
+            (self.0)(p);
+        }
+        Ok(())
+    }
 }
 
 #[derive(Deserialize)]
@@ -58,7 +191,7 @@ pub(super) struct Part<'a> {
     #[serde(borrow, default)]
     pub thought_signature: Option<Text<'a>>,
     #[serde(borrow, default)]
-    pub function_call: Option<FunctionCall<'a>>,
+    pub function_call: Option<Box<FunctionCall<'a>>>,
 }
 
 #[derive(Deserialize)]
@@ -137,68 +270,6 @@ impl std::ops::Deref for Text<'_> {
     type Target = str;
     fn deref(&self) -> &str {
         &self.0
-    }
-}
-
-/// The first element of a JSON list (the rest skipped unparsed).
-pub(super) struct First<T>(pub Option<T>);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for First<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = First<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a list")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<First<T>, A::Error> {
-                let first = seq.next_element()?;
-                while seq.next_element::<Skip>()?.is_some() {}
-                Ok(First(first))
-            }
-        }
-        d.deserialize_seq(V(PhantomData))
-    }
-}
-
-/// The parts of one event, held inline: an event rarely carries more than one or two, so
-/// reading them allocates nothing.
-pub(super) struct Parts<'a> {
-    inline: [Option<Part<'a>>; 4],
-    more: Vec<Part<'a>>,
-}
-
-impl<'a> Parts<'a> {
-    pub fn into_iter(self) -> impl Iterator<Item = Part<'a>> {
-        self.inline.into_iter().flatten().chain(self.more)
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Parts<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(PhantomData<Part<'a>>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Parts<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a list of parts")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Parts<'a>, A::Error> {
-                let mut out = Parts {
-                    inline: [const { None }; 4],
-                    more: Vec::new(),
-                };
-                let mut n = 0;
-                while let Some(p) = seq.next_element()? {
-                    match out.inline.get_mut(n) {
-                        Some(slot) => *slot = Some(p),
-                        None => out.more.push(p),
-                    }
-                    n += 1;
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_seq(V(PhantomData))
     }
 }
 

@@ -13,7 +13,7 @@
 use serde_json::json;
 
 use super::errors::map_stream_error;
-use super::response::{Chunk, Part, Text, UsageMetadata};
+use super::response::{Part, Text, UsageMetadata, parse_chunk};
 use crate::ProviderId;
 use crate::error::ProviderError;
 use crate::event::{Completion, EventSink, StreamEvent};
@@ -229,7 +229,8 @@ impl WireStream for GeminiStream {
         if self.finished() {
             return Ok(());
         }
-        let chunk: Chunk<'_> = match serde_json::from_str(ev.data) {
+        let parsed = parse_chunk(ev.data, &mut |p| self.on_part(p, sink));
+        let chunk = match parsed {
             Ok(c) => c,
             // The connection closed mid-event: EOF without a finish reason says it.
             Err(_) if ev.truncated => return Ok(()),
@@ -244,19 +245,14 @@ impl WireStream for GeminiStream {
             }
         };
         self.events += 1;
-        if chunk.error.is_some() {
+        if chunk.error {
             self.failure = Some(map_stream_error(ev.data, &self.url));
             return Ok(());
         }
         let mut finished_here = false;
-        if let Some(c) = chunk.candidates.and_then(|c| c.0) {
-            if let Some(parts) = c.content.and_then(|c| c.parts) {
-                for p in parts.into_iter() {
-                    self.on_part(p, sink);
-                }
-            }
-            if let Some(reason) = c.finish_reason.as_deref() {
-                self.on_finish(reason, c.finish_message.as_deref(), sink);
+        if chunk.candidate {
+            if let Some(reason) = chunk.finish_reason.as_deref() {
+                self.on_finish(reason, chunk.finish_message.as_deref(), sink);
                 finished_here = true;
             }
         } else if let Some(reason) = chunk

@@ -408,3 +408,18 @@ fn decode_body_is_the_live_path() {
     assert_eq!(text, "hello there");
     assert_eq!(c.message.text(), "hello there");
 }
+
+#[test]
+fn only_the_first_candidate_counts_and_nulls_are_empty() {
+    let two = json!({"candidates": [
+        {"content": {"parts": [{"text": "first"}], "role": "model"}, "safetyRatings": [{"category": "X", "probability": "NEGLIGIBLE"}]},
+        {"content": {"parts": [{"text": "second"}]}, "finishReason": "SAFETY"}
+    ]});
+    let nulls = json!({"candidates": [{"content": null, "citationMetadata": {"citations": [{"uri": "u"}]}}], "usageMetadata": null});
+    let sse = encode(&[two, nulls, finish(vec![], "STOP", usage(1, 0, 1, 0))]);
+    let (seen, r) = run(&sse);
+    let c = r.unwrap();
+    assert_eq!(c.message.text(), "first");
+    assert_eq!(c.stop, StopReason::EndTurn);
+    assert!(!seen.iter().any(|s| matches!(s, Seen::Notice(_))), "{seen:?}");
+}
