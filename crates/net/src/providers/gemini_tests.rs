@@ -151,6 +151,23 @@ async fn the_request_line_headers_and_key() {
 }
 
 #[tokio::test]
+async fn the_thinking_budget_comes_from_the_configuration() {
+    let s = setup(&[("THINKING_BUDGET", "2048")]);
+    let model = "gemini-2.5-flash";
+    s.mock.enqueue("POST", &stream_path(model), answer("ok"));
+    let msgs = [Message::user_text("hi")];
+    s.provider
+        .stream(&request(model, "sys", &msgs), &mut |_| {})
+        .await
+        .unwrap();
+    let body = s.mock.requests_to(&stream_path(model))[0].json();
+    assert_eq!(
+        body["generationConfig"]["thinkingConfig"],
+        json!({"includeThoughts": true, "thinkingBudget": 2048})
+    );
+}
+
+#[tokio::test]
 async fn a_missing_key_is_a_configuration_error_naming_it() {
     let mock = MockServer::start();
     let dir = tempfile::tempdir().unwrap();

@@ -360,6 +360,12 @@ fn other_finish_reasons() {
     .1
     .unwrap_err();
     assert!(!e.is_retryable(), "{e}");
+    let (seen, r) = run(&encode(&[finish(vec![], "LANGUAGE", usage(1, 0, 0, 0))]));
+    assert_eq!(r.unwrap().stop, StopReason::Refusal);
+    assert!(
+        seen.iter()
+            .any(|s| matches!(s, Seen::Notice(n) if n.contains("language")))
+    );
     let (seen, r) = run(&encode(&[finish(
         vec![text("x")],
         "OTHER",
@@ -421,5 +427,8 @@ fn only_the_first_candidate_counts_and_nulls_are_empty() {
     let c = r.unwrap();
     assert_eq!(c.message.text(), "first");
     assert_eq!(c.stop, StopReason::EndTurn);
-    assert!(!seen.iter().any(|s| matches!(s, Seen::Notice(_))), "{seen:?}");
+    assert!(
+        !seen.iter().any(|s| matches!(s, Seen::Notice(_))),
+        "{seen:?}"
+    );
 }
