@@ -363,3 +363,67 @@ fn list_models_asks_the_catalog_and_falls_back_to_the_built_in_list() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("gemini-3.1-pro-preview"));
 }
+
+#[test]
+fn a_resumed_session_replays_gemini_signatures_from_the_transcript() {
+    let env = Env::new();
+    enqueue(
+        &env,
+        &[
+            chunk(vec![signed(thought("Need the date."), "sig-thought-1")]),
+            chunk(vec![signed(
+                call(
+                    Some("call_r1"),
+                    "bash",
+                    json!({"command": "echo resumed-ok"}),
+                ),
+                SIGNATURE,
+            )]),
+            finish(vec![], "STOP", Usage::default()),
+        ],
+    );
+    enqueue(
+        &env,
+        &[
+            chunk(vec![text("It said resumed-ok.")]),
+            finish(
+                vec![signed(text(""), "sig-text-1")],
+                "STOP",
+                Usage::default(),
+            ),
+        ],
+    );
+    let out = gemini(&env)
+        .args(["-p", "run echo", "--yolo"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    enqueue(&env, &text_turn("Continuing."));
+    let out = gemini(&env)
+        .args(["-p", "and now?", "--continue"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let reqs = requests(&env);
+    assert_eq!(reqs.len(), 3);
+    let contents = reqs[2].json()["contents"].clone();
+    let roles: Vec<&str> = contents
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "model", "user", "model", "user"]);
+    assert_eq!(
+        contents[1]["parts"],
+        json!([
+            {"text": "Need the date.", "thought": true, "thoughtSignature": "sig-thought-1"},
+            {"functionCall": {"id": "call_r1", "name": "bash", "args": {"command": "echo resumed-ok"}}, "thoughtSignature": SIGNATURE}
+        ])
+    );
+    assert_eq!(
+        contents[3]["parts"],
+        json!([{"text": "It said resumed-ok.", "thoughtSignature": "sig-text-1"}])
+    );
+    assert_eq!(contents[4]["parts"], json!([{"text": "and now?"}]));
+}

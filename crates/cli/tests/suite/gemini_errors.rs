@@ -183,3 +183,39 @@ fn malformed_answers_are_one_error_line() {
     assert!(error_line(&out).contains("Request contains an invalid argument."));
     assert_eq!(requests(&env).len(), 4, "nothing here was retried");
 }
+
+#[test]
+fn a_context_overflow_compacts_and_continues() {
+    let env = Env::new();
+    env.server.enqueue(
+        "POST",
+        &path(),
+        MockResponse::json(
+            400,
+            error_body(
+                400,
+                "INVALID_ARGUMENT",
+                "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
+                json!([]),
+            ),
+        ),
+    );
+    enqueue(&env, &text_turn("continuing"));
+    let out = gemini(&env).args(["-p", "a big task"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("context compacted"),
+        "{}",
+        stderr_of(&out)
+    );
+    let reqs = requests(&env);
+    assert_eq!(reqs.len(), 2);
+    let note = reqs[1].json()["contents"][0]["parts"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        note.starts_with("[Context compacted]") && note.contains("a big task"),
+        "{note}"
+    );
+}
