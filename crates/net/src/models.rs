@@ -49,6 +49,9 @@ pub fn known_models(provider: ProviderId) -> &'static [&'static str] {
             "gemini-3.1-pro-preview",
             "gemini-3.8-flash",
             "gemini-3.5-flash-lite",
+            "gemini-2.5-pro",
+            "gemini-2.5-flash",
+            "gemini-2.5-flash-lite",
         ],
         ProviderId::Openai => &[],
     }

@@ -258,40 +258,98 @@ impl Runtime {
         url: &str,
         headers: HeaderMap,
     ) -> Result<Bytes, ProviderError> {
+        self.exchange(wire, reqwest::Method::GET, url, headers, None, None)
+            .await
+    }
+
+    /// A JSON request that is not a model call (Gemini's `cachedContents`): `method url`
+    /// with the credentials and `body` (sent as `application/json`), one attempt, one 401
+    /// recovery, a bounded answer; logged in the traffic log; errors go through the wire's
+    /// mapping. Not retried: the caller decides what a failure means.
+    pub async fn send_json<W: Wire>(
+        &self,
+        wire: &W,
+        method: reqwest::Method,
+        url: &str,
+        headers: HeaderMap,
+        body: Option<Bytes>,
+    ) -> Result<Bytes, ProviderError> {
+        let mut headers = headers;
+        if body.is_some() {
+            headers.insert(
+                reqwest::header::CONTENT_TYPE,
+                reqwest::header::HeaderValue::from_static("application/json"),
+            );
+        }
+        self.exchange(wire, method, url, headers, body, Some(&self.traffic))
+            .await
+    }
+
+    /// One request and its bounded answer, with one 401 recovery (`get`, `send_json`).
+    async fn exchange<W: Wire>(
+        &self,
+        wire: &W,
+        method: reqwest::Method,
+        url: &str,
+        headers: HeaderMap,
+        body: Option<Bytes>,
+        traffic: Option<&SharedTrafficLog>,
+    ) -> Result<Bytes, ProviderError> {
         let mut cred = self.credentials.current().await?;
         let mut recovered = false;
         loop {
             let mut h = headers.clone();
             cred.apply(&mut h);
-            let resp = self
+            let mut builder = self
                 .http
-                .get(url)
+                .request(method.clone(), url)
                 .headers(h)
-                .timeout(Duration::from_secs(20))
-                .send()
-                .await
-                .map_err(|e| self.network_error(url, crate::error_chain(&e)))?;
+                .timeout(Duration::from_secs(20));
+            if let Some(b) = &body {
+                builder = builder.body(b.clone());
+            }
+            let request = builder.build().map_err(|e| {
+                ProviderError::Config(format!("cannot build the request to {url}: {e}"))
+            })?;
+            let empty = SharedTrafficLog::default();
+            let log = Log::request(
+                traffic.unwrap_or(&empty),
+                method.as_str(),
+                &request,
+                body.as_deref().unwrap_or_default(),
+            );
+            let resp = match self.http.execute(request).await {
+                Ok(r) => r,
+                Err(e) => {
+                    let message = crate::error_chain(&e);
+                    log.end(Some(&message));
+                    return Err(self.network_error(url, message));
+                }
+            };
             let status = resp.status().as_u16();
+            log.head(status, resp.headers());
             let resp_headers = resp.headers().clone();
-            let body = read_bounded(resp, MAX_REPLY_BODY, self.idle_timeout).await;
+            let answer = read_bounded(resp, MAX_REPLY_BODY, self.idle_timeout).await;
+            log.chunk(&answer);
+            log.end(None);
             match status {
-                200..=299 => return Ok(body),
+                200..=299 => return Ok(answer),
                 401 if !recovered => {
                     recovered = true;
-                    let detail = crate::error_body::ErrorBody::parse(&body).message;
+                    let detail = crate::error_body::ErrorBody::parse(&answer).message;
                     cred = self
                         .credentials
                         .recover(&cred, &format!("HTTP 401: {detail}"))
                         .await?;
                 }
                 401 => {
-                    let detail = crate::error_body::ErrorBody::parse(&body).message;
+                    let detail = crate::error_body::ErrorBody::parse(&answer).message;
                     return Err(self
                         .credentials
                         .rejected(format!("HTTP 401: {detail}"))
                         .into());
                 }
-                _ => return Err(wire.map_error(status, &resp_headers, &body, url)),
+                _ => return Err(wire.map_error(status, &resp_headers, &answer, url)),
             }
         }
     }

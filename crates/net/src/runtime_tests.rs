@@ -554,3 +554,67 @@ async fn every_attempt_is_in_the_traffic_log_with_credentials_redacted() {
     );
     assert!(lines.contains("2 end None"), "{lines}");
 }
+
+#[tokio::test]
+async fn send_json_posts_with_credentials_recovers_a_401_logs_and_maps_errors() {
+    let log = Arc::new(Recording::default());
+    let s = setup(policy(2, 2), IDLE, Some(log.clone()));
+    const SIDE: &str = "/v1/side";
+    s.mock.enqueue(
+        "POST",
+        SIDE,
+        MockResponse::json(401, json!({"error":{"message":"expired"}})),
+    );
+    s.mock.enqueue(
+        "POST",
+        SIDE,
+        MockResponse::json(200, json!({"name": "made"})),
+    );
+    let url = format!("{}{SIDE}", s.mock.url());
+    let rt = &s.provider.runtime;
+    let answer = rt
+        .send_json(
+            &s.provider.wire,
+            reqwest::Method::POST,
+            &url,
+            HeaderMap::new(),
+            Some(Bytes::from_static(b"{\"x\":1}")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(&answer[..], b"{\"name\":\"made\"}");
+    let reqs = s.mock.requests_to(SIDE);
+    assert_eq!(reqs.len(), 2, "one 401 recovery");
+    assert_eq!(reqs[1].header("authorization"), Some("Bearer tok-1"));
+    assert_eq!(reqs[1].header("content-type"), Some("application/json"));
+    assert_eq!(reqs[1].body, b"{\"x\":1}");
+    let lines = log.lines.lock().unwrap().join("\n");
+    assert!(
+        lines.contains("POST ") && lines.contains("{\"x\":1}"),
+        "{lines}"
+    );
+    assert!(lines.contains("2 200"), "{lines}");
+
+    // Errors are the wire's, and are not retried.
+    s.mock.enqueue(
+        "DELETE",
+        SIDE,
+        MockResponse::json(400, json!({"error":{"message":"no"}})),
+    );
+    let e = rt
+        .send_json(
+            &s.provider.wire,
+            reqwest::Method::DELETE,
+            &url,
+            HeaderMap::new(),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ProviderError::InvalidRequest { status: 400, .. }),
+        "{e:?}"
+    );
+    assert_eq!(s.mock.requests_to(SIDE).len(), 3);
+    assert!(s.mock.requests_to(SIDE)[2].header("content-type").is_none());
+}

@@ -29,6 +29,7 @@ pub mod anthropic;
 pub mod auth;
 pub mod capture;
 mod fixtures;
+pub mod gemini;
 pub mod openai;
 mod ports;
 pub mod responses;

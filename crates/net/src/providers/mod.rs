@@ -7,6 +7,7 @@
 
 pub mod anthropic;
 pub mod codex;
+pub mod gemini;
 pub mod openai;
 
 use std::sync::Arc;
@@ -115,11 +116,10 @@ pub fn open(
     match id {
         ProviderId::Codex => Ok(Arc::new(codex::open(config, opts)?)),
         ProviderId::Anthropic => Ok(Arc::new(anthropic::open(config, opts)?)),
+        ProviderId::Gemini => Ok(Arc::new(gemini::open(config, opts)?)),
         ProviderId::Openai => Ok(Arc::new(openai::open(config, opts)?)),
-        ProviderId::ClaudeCode | ProviderId::Gemini | ProviderId::Scorpiox => {
-            Err(ProviderError::Config(format!(
-                "provider '{id}' is not available in this build yet; use PROVIDER=codex (e.g. `sx --provider codex`)"
-            )))
-        }
+        ProviderId::ClaudeCode | ProviderId::Scorpiox => Err(ProviderError::Config(format!(
+            "provider '{id}' is not available in this build yet; use PROVIDER=codex (e.g. `sx --provider codex`)"
+        ))),
     }
 }
