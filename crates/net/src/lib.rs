@@ -11,6 +11,7 @@ pub mod error;
 pub mod error_body;
 pub mod event;
 pub mod http;
+pub mod json;
 pub mod model;
 pub mod models;
 mod provider_id;

@@ -113,6 +113,48 @@ pub struct Runtime {
     pub provider: ProviderId,
 }
 
+impl Runtime {
+    /// The runtime of a provider: `identity`'s client, the retry policy and idle timeout the
+    /// configuration sets (docs/configuration.md), these credentials and traffic log.
+    pub fn new(
+        config: &sx_config::Config,
+        identity: ClientIdentity,
+        credentials: Arc<dyn Credentials>,
+        traffic: SharedTrafficLog,
+        provider: ProviderId,
+    ) -> Result<Runtime, ProviderError> {
+        let http = crate::http::client(&identity).map_err(ProviderError::Config)?;
+        Ok(Runtime::with_client(
+            config,
+            http,
+            identity,
+            credentials,
+            traffic,
+            provider,
+        ))
+    }
+
+    /// The same with a client already built (Codex's token source shares it).
+    pub fn with_client(
+        config: &sx_config::Config,
+        http: reqwest::Client,
+        identity: ClientIdentity,
+        credentials: Arc<dyn Credentials>,
+        traffic: SharedTrafficLog,
+        provider: ProviderId,
+    ) -> Runtime {
+        Runtime {
+            http,
+            identity,
+            retry: RetryPolicy::from_config(config),
+            idle_timeout: crate::http::idle_timeout(config),
+            traffic,
+            credentials,
+            provider,
+        }
+    }
+}
+
 enum Failure {
     /// HTTP 401: recover the credentials once.
     Unauthorized(String),
@@ -390,6 +432,24 @@ fn retry_plan(
         None => policy.backoff(n),
     };
     Some((n, max, delay))
+}
+
+/// Decode a whole SSE body given as chunks with `state` (benchmarks, fuzzing, offline
+/// replay): exactly the path a live stream takes in [`Runtime::stream`], minus the socket.
+pub fn decode_chunks<'c, S: WireStream>(
+    mut state: S,
+    chunks: impl IntoIterator<Item = &'c [u8]>,
+    sink: &mut EventSink<'_>,
+) -> Result<Completion, ProviderError> {
+    let mut decoder = SseDecoder::new();
+    for chunk in chunks {
+        decoder.feed(chunk, |ev| state.on_event(ev, sink))?;
+        if state.finished() {
+            break;
+        }
+    }
+    decoder.finish(|ev| state.on_event(ev, sink))?;
+    state.finish()
 }
 
 /// A body read to its end or to `cap` bytes, whichever comes first; what could not be read

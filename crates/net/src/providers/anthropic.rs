@@ -23,7 +23,7 @@ use super::{Caching, Capabilities, ModelInfo, OpenOptions};
 use crate::ProviderId;
 use crate::auth::{ApiKey, Credentials, KeyHeader};
 use crate::error::ProviderError;
-use crate::http::{ClientIdentity, RetryPolicy};
+use crate::http::ClientIdentity;
 use crate::model::Request;
 use crate::runtime::{HttpProvider, Runtime, Wire, WireRequest};
 pub use catalog::{ClaudeModel, ThinkingForm, model};
@@ -81,16 +81,7 @@ pub fn open(
         .get_nonempty("ANTHROPIC_BASE_URL")
         .unwrap_or(DEFAULT_BASE_URL);
     let identity = ClientIdentity::new("sx");
-    let http = crate::http::client(&identity).map_err(ProviderError::Config)?;
-    let runtime = Runtime {
-        http,
-        identity,
-        retry: RetryPolicy::from_config(config),
-        idle_timeout: crate::http::idle_timeout(config),
-        traffic: opts.traffic,
-        credentials,
-        provider,
-    };
+    let runtime = Runtime::new(config, identity, credentials, opts.traffic, provider)?;
     let thinking_budget = config
         .u64("THINKING_BUDGET")
         .map_or(10_000, |b| b.min(u64::from(u32::MAX)) as u32);

@@ -26,7 +26,7 @@ use crate::ProviderId;
 use crate::auth::{CodexOAuth, open_token_source};
 use crate::error::ProviderError;
 use crate::event::{EventSink, StreamEvent};
-use crate::http::{ClientIdentity, RetryPolicy, zstd_body};
+use crate::http::{ClientIdentity, zstd_body};
 use crate::model::Request;
 use crate::runtime::{HttpProvider, Runtime, Wire, WireRequest};
 pub use catalog::CodexModel;
@@ -86,15 +86,14 @@ pub fn open(config: &sx_config::Config, opts: OpenOptions) -> Result<CodexProvid
         .unwrap_or("https://chatgpt.com/backend-api/codex")
         .trim_end_matches('/')
         .to_string();
-    let runtime = Runtime {
+    let runtime = Runtime::with_client(
+        config,
         http,
         identity,
-        retry: RetryPolicy::from_config(config),
-        idle_timeout: crate::http::idle_timeout(config),
-        traffic: opts.traffic,
-        credentials: Arc::new(CodexOAuth { source: tokens }),
-        provider: ProviderId::Codex,
-    };
+        Arc::new(CodexOAuth { source: tokens }),
+        opts.traffic,
+        ProviderId::Codex,
+    );
     Ok(HttpProvider {
         wire: CodexWire {
             responses_url: format!("{base}/responses"),

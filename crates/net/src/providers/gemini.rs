@@ -28,7 +28,7 @@ use crate::ProviderId;
 use crate::auth::{ApiKey, KeyHeader};
 use crate::error::{EXIT_AUTH, ProviderError};
 use crate::event::{Completion, EventSink};
-use crate::http::{ClientIdentity, RetryPolicy, VERSION};
+use crate::http::{ClientIdentity, VERSION};
 use crate::model::Request;
 use crate::runtime::{HttpProvider, Runtime, Wire, WireRequest};
 use cache::ContextCache;
@@ -78,22 +78,19 @@ pub fn open(
         key,
     )?;
     let identity = ClientIdentity::new("sx");
-    let http = crate::http::client(&identity).map_err(ProviderError::Config)?;
     let base = config
         .get_nonempty("GEMINI_BASE_URL")
         .unwrap_or(DEFAULT_BASE_URL)
         .trim_end_matches('/');
     // A base given with the API version (`…/v1beta`) works too.
     let base = base.strip_suffix("/v1beta").unwrap_or(base);
-    let runtime = Runtime {
-        http,
+    let runtime = Runtime::new(
+        config,
         identity,
-        retry: RetryPolicy::from_config(config),
-        idle_timeout: crate::http::idle_timeout(config),
-        traffic: opts.traffic,
-        credentials: Arc::new(credentials),
-        provider: ProviderId::Gemini,
-    };
+        Arc::new(credentials),
+        opts.traffic,
+        ProviderId::Gemini,
+    )?;
     Ok(GeminiProvider {
         inner: HttpProvider {
             wire: GeminiWire {

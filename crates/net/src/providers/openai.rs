@@ -26,7 +26,7 @@ use super::{Caching, Capabilities, ModelInfo, OpenOptions};
 use crate::ProviderId;
 use crate::auth::{ApiKey, Credentials, KeyHeader, NoAuth};
 use crate::error::ProviderError;
-use crate::http::{ClientIdentity, RetryPolicy};
+use crate::http::ClientIdentity;
 use crate::model::Request;
 use crate::runtime::{HttpProvider, Runtime, Wire, WireRequest};
 use errors::{KEY_NAME, map_http_error};
@@ -86,7 +86,6 @@ pub fn open(
     opts: OpenOptions,
 ) -> Result<OpenaiProvider, ProviderError> {
     let identity = ClientIdentity::new("sx");
-    let http = crate::http::client(&identity).map_err(ProviderError::Config)?;
     let base = config
         .get_nonempty("OPENAI_BASE_URL")
         .unwrap_or(DEFAULT_BASE_URL);
@@ -104,15 +103,13 @@ pub fn open(
             key_name: Some(KEY_NAME),
         }),
     };
-    let runtime = Runtime {
-        http,
+    let runtime = Runtime::new(
+        config,
         identity,
-        retry: RetryPolicy::from_config(config),
-        idle_timeout: crate::http::idle_timeout(config),
-        traffic: opts.traffic,
         credentials,
-        provider: ProviderId::Openai,
-    };
+        opts.traffic,
+        ProviderId::Openai,
+    )?;
     Ok(HttpProvider {
         wire: OpenaiWire {
             chat_url: format!("{root}/chat/completions"),

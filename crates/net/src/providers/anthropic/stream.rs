@@ -12,8 +12,6 @@
 //! error's type; EOF before `message_stop` is a truncated stream (retried). Events are parsed
 //! with borrowed strings: a delta costs no allocation unless its JSON holds escapes.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -24,20 +22,9 @@ use crate::error::ProviderError;
 use crate::event::{Completion, EventSink, StreamEvent};
 use crate::model::{Block, Message, Role, StopReason, Thinking, ToolCall, Usage};
 use crate::runtime::WireStream;
-use crate::sse::{SseDecoder, SseEvent};
+use crate::sse::SseEvent;
 
-/// A string borrowed from the event's JSON unless it holds escapes. (A bare
-/// `Option<Cow<str>>` field is always copied, `borrow` or not: serde borrows only a `Cow`
-/// field itself, so the `Cow` sits in this newtype.)
-#[derive(Deserialize)]
-struct Str<'a>(#[serde(borrow)] Cow<'a, str>);
-
-impl std::ops::Deref for Str<'_> {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
+use crate::json::Str;
 
 /// One event; only the fields the event's type uses are present.
 #[derive(Deserialize)]
@@ -505,16 +492,7 @@ pub fn decode_body<'c>(
     chunks: impl IntoIterator<Item = &'c [u8]>,
     sink: &mut EventSink<'_>,
 ) -> Result<Completion, ProviderError> {
-    let mut state = MessagesStream::new(ProviderId::Anthropic);
-    let mut decoder = SseDecoder::new();
-    for chunk in chunks {
-        decoder.feed(chunk, |ev| state.on_event(ev, sink))?;
-        if state.finished() {
-            break;
-        }
-    }
-    decoder.finish(|ev| state.on_event(ev, sink))?;
-    state.into_completion()
+    crate::runtime::decode_chunks(MessagesStream::new(ProviderId::Anthropic), chunks, sink)
 }
 
 #[cfg(test)]

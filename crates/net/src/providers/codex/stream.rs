@@ -1,7 +1,5 @@
 //! Responses SSE events → `StreamEvent`s and the authoritative assistant message (docs/protocols/codex.md §C).
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -10,16 +8,17 @@ use super::errors::{map_error_event, map_failed};
 use crate::ProviderId;
 use crate::error::ProviderError;
 use crate::event::{Completion, EventSink, StreamEvent};
+use crate::json::Str;
 use crate::model::{Block, CallKind, Message, Role, StopReason, Thinking, ToolCall, Usage};
 use crate::runtime::WireStream;
-use crate::sse::{SseDecoder, SseEvent};
+use crate::sse::SseEvent;
 
 #[derive(Deserialize)]
 struct WireEvent<'a> {
     #[serde(rename = "type", borrow)]
-    ty: Cow<'a, str>,
+    ty: Str<'a>,
     #[serde(borrow, default)]
-    delta: Option<Cow<'a, str>>,
+    delta: Option<Str<'a>>,
     #[serde(default)]
     summary_index: Option<u64>,
     #[serde(borrow, default)]
@@ -178,11 +177,11 @@ impl WireStream for ResponsesStream {
 #[derive(Deserialize)]
 struct AddedItem<'a> {
     #[serde(rename = "type", borrow)]
-    ty: Cow<'a, str>,
+    ty: Str<'a>,
     #[serde(borrow, default)]
-    call_id: Option<Cow<'a, str>>,
+    call_id: Option<Str<'a>>,
     #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
+    name: Option<Str<'a>>,
 }
 
 impl ResponsesStream {
@@ -285,16 +284,7 @@ pub fn decode_body<'c>(
     chunks: impl IntoIterator<Item = &'c [u8]>,
     sink: &mut EventSink<'_>,
 ) -> Result<Completion, ProviderError> {
-    let mut state = ResponsesStream::default();
-    let mut decoder = SseDecoder::new();
-    for chunk in chunks {
-        decoder.feed(chunk, |ev| state.on_event(ev, sink))?;
-        if state.finished() {
-            break;
-        }
-    }
-    decoder.finish(|ev| state.on_event(ev, sink))?;
-    state.finish()
+    crate::runtime::decode_chunks(ResponsesStream::default(), chunks, sink)
 }
 
 fn usage_of(u: &Value) -> Usage {

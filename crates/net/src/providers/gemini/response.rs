@@ -6,7 +6,6 @@
 //! without serde_json's scratch buffer ([`Skip`]): decoding a token allocates nothing. Unknown
 //! fields are ignored.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -234,44 +233,7 @@ pub(super) struct PromptFeedback<'a> {
     pub block_reason_message: Option<Text<'a>>,
 }
 
-/// A JSON string borrowed from the event when it has no escapes. (`Option<Cow<str>>` would
-/// not do: serde's `Cow` always allocates; only a bare `Cow` field borrows.)
-pub(super) struct Text<'a>(pub Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(s)))
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(s.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, s: String) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(s)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-impl Text<'_> {
-    pub fn into_owned(self) -> String {
-        self.0.into_owned()
-    }
-}
-
-impl std::ops::Deref for Text<'_> {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
+pub(super) use crate::json::Str as Text;
 
 /// Any JSON value, skipped. Unlike `IgnoredAny` (which serde_json skips with a scratch stack
 /// that a fresh deserializer allocates per event), nested values are walked recursively.

@@ -19,7 +19,7 @@ use crate::error::ProviderError;
 use crate::event::{Completion, EventSink, StreamEvent};
 use crate::model::{Block, Message, Role, StopReason, Thinking, ToolCall, Usage};
 use crate::runtime::WireStream;
-use crate::sse::{SseDecoder, SseEvent};
+use crate::sse::SseEvent;
 
 /// Ids sx gives calls that came without one (never sent back to Gemini).
 pub(super) const LOCAL_ID_PREFIX: &str = "sx-gemini-";
@@ -341,16 +341,7 @@ pub fn decode_body<'c>(
     chunks: impl IntoIterator<Item = &'c [u8]>,
     sink: &mut EventSink<'_>,
 ) -> Result<Completion, ProviderError> {
-    let mut state = GeminiStream::new("");
-    let mut decoder = SseDecoder::new();
-    for chunk in chunks {
-        decoder.feed(chunk, |ev| state.on_event(ev, sink))?;
-        if state.finished() {
-            break;
-        }
-    }
-    decoder.finish(|ev| state.on_event(ev, sink))?;
-    state.finish()
+    crate::runtime::decode_chunks(GeminiStream::new(""), chunks, sink)
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ use crate::error::ProviderError;
 use crate::event::{Completion, EventSink, StreamEvent};
 use crate::model::{Block, Message, Role, StopReason, Thinking, ToolCall, Usage};
 use crate::runtime::WireStream;
-use crate::sse::{SseDecoder, SseEvent};
+use crate::sse::SseEvent;
 
 /// `choices[0]` without collecting the list (`choices` may be `[]`, `null` or absent).
 #[derive(Default)]
@@ -387,16 +387,7 @@ pub fn decode_body<'c>(
     show_thinking: bool,
     sink: &mut EventSink<'_>,
 ) -> Result<Completion, ProviderError> {
-    let mut state = ChatStream::new(show_thinking);
-    let mut decoder = SseDecoder::new();
-    for chunk in chunks {
-        decoder.feed(chunk, |ev| state.on_event(ev, sink))?;
-        if state.finished() {
-            break;
-        }
-    }
-    decoder.finish(|ev| state.on_event(ev, sink))?;
-    state.finish()
+    crate::runtime::decode_chunks(ChatStream::new(show_thinking), chunks, sink)
 }
 
 #[cfg(test)]
