@@ -15,6 +15,7 @@ mod gemini_errors;
 mod login;
 mod openai;
 mod openai_errors;
+mod scenario;
 mod ssh_source;
 mod sx_codex;
 mod sx_retries;
