@@ -145,6 +145,43 @@ pub trait TrafficLog: Send + Sync {
 
 pub type SharedTrafficLog = Option<Arc<dyn TrafficLog>>;
 
+/// A traffic log that is connected later: a provider is opened (and can fail) before the
+/// session that owns the log exists. Until [`TrafficSlot::set`], traffic is not recorded.
+#[derive(Default)]
+pub struct TrafficSlot {
+    log: std::sync::OnceLock<Arc<dyn TrafficLog>>,
+}
+
+impl TrafficSlot {
+    /// Connect the log (once; later calls are ignored).
+    pub fn set(&self, log: Arc<dyn TrafficLog>) {
+        let _ = self.log.set(log);
+    }
+}
+
+impl TrafficLog for TrafficSlot {
+    fn request(&self, method: &str, url: &str, headers: &[(String, String)], body: &[u8]) -> u64 {
+        self.log
+            .get()
+            .map_or(0, |l| l.request(method, url, headers, body))
+    }
+    fn response_head(&self, id: u64, status: u16, headers: &[(String, String)]) {
+        if let Some(l) = self.log.get() {
+            l.response_head(id, status, headers);
+        }
+    }
+    fn response_chunk(&self, id: u64, chunk: &[u8]) {
+        if let Some(l) = self.log.get() {
+            l.response_chunk(id, chunk);
+        }
+    }
+    fn response_end(&self, id: u64, error: Option<&str>) {
+        if let Some(l) = self.log.get() {
+            l.response_end(id, error);
+        }
+    }
+}
+
 /// Header names whose values are credentials.
 pub fn is_secret_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
