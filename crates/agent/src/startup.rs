@@ -69,6 +69,16 @@ pub struct Started {
     pub agent: Agent,
     /// One line each ("this session will not be saved: …").
     pub warnings: Vec<String>,
+    /// What later session and provider changes need.
+    pub handles: Handles,
+}
+
+/// The session's traffic log (the provider writes to it; a new session points it elsewhere)
+/// and the secrets kept out of its files.
+#[derive(Clone)]
+pub struct Handles {
+    pub traffic: Arc<TrafficSlot>,
+    pub secrets: Arc<Secrets>,
 }
 
 /// `PROVIDER` as a typed id (the configuration already refused other values).
@@ -178,9 +188,7 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
             (session, Vec::<Message>::new(), system)
         }
     };
-    if let Some(log) = session.as_ref().and_then(Session::traffic_log) {
-        slot.set(log);
-    }
+    slot.set(session.as_ref().and_then(Session::traffic_log));
 
     let settings = Settings {
         model,
@@ -219,7 +227,88 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
     if let Some(session) = session {
         agent.attach_session(session, messages);
     }
-    Ok(Started { agent, warnings })
+    Ok(Started {
+        agent,
+        warnings,
+        handles: Handles {
+            traffic: slot,
+            secrets,
+        },
+    })
+}
+
+/// Talk to the provider `config` names from now on, with its `MODEL` (`/provider`,
+/// `/profile`, `/use`); the conversation stays. On failure nothing changes.
+pub fn switch_provider(
+    config: &Config,
+    agent: &mut Agent,
+    handles: &Handles,
+) -> Result<(), StartError> {
+    let id = provider_id(config)?;
+    let provider = open_provider(
+        config,
+        config.flag("TRAFFIC_LOG").then(|| handles.traffic.clone()),
+    )?;
+    collect_secrets(config, &handles.secrets);
+    agent.set_provider(provider, model(config, id));
+    Ok(())
+}
+
+/// A fresh conversation in a new session (`/clear`). Returns a warning when it cannot be
+/// saved.
+pub fn new_session(
+    config: &Config,
+    agent: &mut Agent,
+    handles: &Handles,
+) -> Result<Option<String>, StartError> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let created = Session::create(
+        config.project_root(),
+        config.git_root(),
+        &id,
+        agent.provider().name(),
+        &agent.settings.model,
+        &agent.ctx.cwd,
+        &agent.system,
+        config.flag("TRAFFIC_LOG"),
+        handles.secrets.clone(),
+    );
+    agent.usage = Default::default();
+    match created {
+        Ok(session) => {
+            handles.traffic.set(session.traffic_log());
+            agent.attach_session(session, Vec::new());
+            Ok(None)
+        }
+        Err(e) => {
+            handles.traffic.set(None);
+            agent.detach_session(id);
+            Ok(Some(format!("this session will not be saved: {e}")))
+        }
+    }
+}
+
+/// Continue a saved session in this agent (`/resume`): its transcript and system prompt.
+pub fn resume_session(
+    config: &Config,
+    agent: &mut Agent,
+    handles: &Handles,
+    which: &Resume,
+) -> Result<(), StartError> {
+    let selector = match which {
+        Resume::Latest => None,
+        Resume::Select(s) => Some(s.as_str()),
+    };
+    let dir = Session::find(config.project_root(), selector)
+        .map_err(|e| StartError::Usage(e.to_string()))?;
+    let (session, messages) =
+        Session::open(&dir, config.flag("TRAFFIC_LOG"), handles.secrets.clone())
+            .map_err(|e| StartError::Runtime(e.to_string()))?;
+    agent.system = session.meta.system.clone();
+    handles.traffic.set(session.traffic_log());
+    agent.usage = Default::default();
+    agent.attach_session(session, messages);
+    Ok(())
 }
 
 /// Values that must never be written to a session: secret configuration values and, for the

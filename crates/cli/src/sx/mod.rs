@@ -60,7 +60,7 @@ fn run(args: Args) -> Result<u8, Failure> {
     if let Some(m) = &args.model {
         extra.push(("MODEL".to_string(), m.clone()));
     }
-    let config = crate::load_config(None, &args.env, extra)?;
+    let config = crate::load_config(None, &args.env, extra.clone())?;
 
     if args.list_models {
         return crate::runtime()?.block_on(list_models(&config));
@@ -81,9 +81,7 @@ fn run(args: Args) -> Result<u8, Failure> {
             "-p needs a prompt; pass it as an argument or on stdin",
         ));
     } else {
-        return Err(Failure::usage(
-            "the interactive terminal UI is not available in this build yet; run a prompt with sx -p \"…\"",
-        ));
+        return interactive(config, &args, extra);
     };
     if prompt.trim().is_empty() {
         return Err(Failure::usage(
@@ -92,6 +90,52 @@ fn run(args: Args) -> Result<u8, Failure> {
     }
 
     crate::runtime()?.block_on(one_shot(&config, &args, prompt))
+}
+
+/// `sx` on a terminal with no prompt: the interactive UI (docs/ui.md).
+fn interactive(config: Config, args: &Args, flags: Vec<(String, String)>) -> Result<u8, Failure> {
+    if !std::io::stdout().is_terminal() {
+        return Err(Failure::usage(
+            "the interactive UI needs a terminal on stdout; run a prompt with sx -p \"…\" to write the answer to a pipe or file",
+        ));
+    }
+    let env = args.env.clone();
+    let launch = sx_tui::Launch {
+        config,
+        // `--provider`/`-m` stay in force; the session's own changes go on top.
+        reload: Box::new(move |extra| {
+            let all = flags.iter().cloned().chain(extra).collect();
+            crate::load_config(None, &env, all).map_err(|f| f.to_string())
+        }),
+        resume: resume_of(args),
+        functions_file: args.functions.clone(),
+        yolo: args.yolo,
+        max_turns: args.max_turns,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
+    match rt.block_on(sx_tui::run(launch)) {
+        sx_tui::Ended::Left => Ok(0),
+        sx_tui::Ended::Failed(code, message) => {
+            Err(Failure::new(crate::exit_from_code(code), message))
+        }
+    }
+}
+
+fn resume_of(args: &Args) -> Option<Resume> {
+    if args.continue_latest {
+        return Some(Resume::Latest);
+    }
+    args.resume.as_ref().map(|s| {
+        if s.is_empty() {
+            Resume::Latest
+        } else {
+            Resume::Select(s.clone())
+        }
+    })
 }
 
 impl From<StartError> for Failure {
@@ -113,20 +157,11 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
         })?;
         input.push(Block::Image(img));
     }
-    let resume = if args.continue_latest {
-        Some(Resume::Latest)
-    } else {
-        args.resume.as_ref().map(|s| {
-            if s.is_empty() {
-                Resume::Latest
-            } else {
-                Resume::Select(s.clone())
-            }
-        })
-    };
+    let resume = resume_of(args);
     let Started {
         mut agent,
         warnings,
+        ..
     } = startup::start(
         config,
         StartOptions {

@@ -73,7 +73,7 @@ impl Env {
         c
     }
 
-    fn sx_args(&self) -> Vec<String> {
+    pub fn sx_args(&self) -> Vec<String> {
         vec![
             "--provider".into(),
             "codex".into(),

@@ -10,5 +10,7 @@ mod login;
 mod ssh_source;
 mod sx_codex;
 mod sx_retries;
+mod tmux;
 mod token_server;
 mod tokens;
+mod tui;
