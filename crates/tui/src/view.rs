@@ -448,7 +448,7 @@ mod tests {
         assert!(v.live(40, 0).is_empty());
         assert_eq!(
             texts(&v.take_pending()),
-            ["↻ retrying in 0.2s (attempt 1):", "  server error"]
+            ["↻ retrying in 0.2s (attempt 1): server", "  error"]
         );
         v.event(
             OwnedEvent::Done {
