@@ -112,6 +112,20 @@ impl Agent {
         self.session_id = session.id().to_string();
         self.messages = messages;
         self.session = Some(session);
+        self.last_tokens = 0;
+    }
+
+    /// Go on without saving: a new, unsaved conversation with this id.
+    pub fn detach_session(&mut self, id: String) {
+        self.session = None;
+        self.session_id = id;
+        self.messages.clear();
+        self.last_tokens = 0;
+    }
+
+    /// The conversation so far.
+    pub fn messages(&self) -> &[Message] {
+        &self.messages
     }
 
     pub fn session(&self) -> Option<&Session> {
@@ -120,6 +134,29 @@ impl Agent {
 
     pub fn provider(&self) -> &dyn Provider {
         self.provider.as_ref()
+    }
+
+    /// Talk to another provider from the next model call on (`/provider`, `/profile`); the
+    /// conversation stays.
+    pub fn set_provider(&mut self, provider: Arc<dyn Provider>, model: String) {
+        self.provider = provider;
+        self.settings.model = model;
+        self.last_tokens = 0;
+    }
+
+    /// Whether the conversation has anything to compact.
+    pub fn has_history(&self) -> bool {
+        !self.messages.is_empty()
+    }
+
+    /// Compact now (`/compact`): the conversation continues from a summary note.
+    pub fn compact_now(&mut self, sink: &mut AgentSink<'_>) {
+        self.compact(sink);
+    }
+
+    /// Input + output tokens of the last model call, for a context meter.
+    pub fn last_tokens(&self) -> u64 {
+        self.last_tokens
     }
 
     pub fn tool_specs(&self) -> &[ToolSpec] {

@@ -9,6 +9,7 @@ pub mod event;
 pub mod functions;
 pub mod prompt;
 pub mod session;
+pub mod startup;
 pub mod tools;
 pub mod vision;
 

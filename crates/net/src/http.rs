@@ -145,6 +145,47 @@ pub trait TrafficLog: Send + Sync {
 
 pub type SharedTrafficLog = Option<Arc<dyn TrafficLog>>;
 
+/// A traffic log that is connected later, and can be pointed elsewhere: a provider is opened
+/// (and can fail) before the session that owns the log exists, and outlives it when the user
+/// starts a new session. While nothing is connected, traffic is not recorded.
+#[derive(Default)]
+pub struct TrafficSlot {
+    log: std::sync::RwLock<Option<Arc<dyn TrafficLog>>>,
+}
+
+impl TrafficSlot {
+    /// Record into `log` from now on (`None`: stop recording).
+    pub fn set(&self, log: Option<Arc<dyn TrafficLog>>) {
+        *self.log.write().unwrap_or_else(|p| p.into_inner()) = log;
+    }
+
+    fn get(&self) -> Option<Arc<dyn TrafficLog>> {
+        self.log.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl TrafficLog for TrafficSlot {
+    fn request(&self, method: &str, url: &str, headers: &[(String, String)], body: &[u8]) -> u64 {
+        self.get()
+            .map_or(0, |l| l.request(method, url, headers, body))
+    }
+    fn response_head(&self, id: u64, status: u16, headers: &[(String, String)]) {
+        if let Some(l) = self.get() {
+            l.response_head(id, status, headers);
+        }
+    }
+    fn response_chunk(&self, id: u64, chunk: &[u8]) {
+        if let Some(l) = self.get() {
+            l.response_chunk(id, chunk);
+        }
+    }
+    fn response_end(&self, id: u64, error: Option<&str>) {
+        if let Some(l) = self.get() {
+            l.response_end(id, error);
+        }
+    }
+}
+
 /// Header names whose values are credentials.
 pub fn is_secret_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();

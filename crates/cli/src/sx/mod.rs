@@ -7,17 +7,13 @@ use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use std::sync::Arc;
-use sx_agent::prompt::{PromptContext, project_instructions, system_prompt};
-
-use sx_agent::approval::{Approval, Mode};
-use sx_agent::session::{Secrets, Session};
-use sx_agent::tools::ToolContext;
-use sx_agent::{Agent, AgentEvent, Settings};
+use sx_agent::AgentEvent;
+use sx_agent::startup::{self, Resume, StartError, StartOptions, Started};
 use sx_config::Config;
-use sxnet::model::{Block, Effort};
+use sxnet::OpenOptions;
+use sxnet::ProviderError;
+use sxnet::model::Block;
 use sxnet::models::{known_models, resolve_alias};
-use sxnet::{OpenOptions, ProviderError, ProviderId};
 use tokio_util::sync::CancellationToken;
 
 use crate::Failure;
@@ -64,7 +60,7 @@ fn run(args: Args) -> Result<u8, Failure> {
     if let Some(m) = &args.model {
         extra.push(("MODEL".to_string(), m.clone()));
     }
-    let config = crate::load_config(None, &args.env, extra)?;
+    let config = crate::load_config(None, &args.env, extra.clone())?;
 
     if args.list_models {
         return crate::runtime()?.block_on(list_models(&config));
@@ -85,9 +81,7 @@ fn run(args: Args) -> Result<u8, Failure> {
             "-p needs a prompt; pass it as an argument or on stdin",
         ));
     } else {
-        return Err(Failure::usage(
-            "the interactive terminal UI is not available in this build yet; run a prompt with sx -p \"…\"",
-        ));
+        return interactive(config, &args, extra);
     };
     if prompt.trim().is_empty() {
         return Err(Failure::usage(
@@ -98,11 +92,59 @@ fn run(args: Args) -> Result<u8, Failure> {
     crate::runtime()?.block_on(one_shot(&config, &args, prompt))
 }
 
-async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Failure> {
-    let provider_id = provider_id(config)?;
-    let provider_name = provider_id.as_str();
-    let model = resolve_alias(provider_id, config.get("MODEL").unwrap_or("sonnet")).to_string();
+/// `sx` on a terminal with no prompt: the interactive UI (docs/ui.md).
+fn interactive(config: Config, args: &Args, flags: Vec<(String, String)>) -> Result<u8, Failure> {
+    if !std::io::stdout().is_terminal() {
+        return Err(Failure::usage(
+            "the interactive UI needs a terminal on stdout; run a prompt with sx -p \"…\" to write the answer to a pipe or file",
+        ));
+    }
+    let env = args.env.clone();
+    let launch = sx_tui::Launch {
+        config,
+        // `--provider`/`-m` stay in force; the session's own changes go on top.
+        reload: Box::new(move |extra| {
+            let all = flags.iter().cloned().chain(extra).collect();
+            crate::load_config(None, &env, all).map_err(|f| f.to_string())
+        }),
+        resume: resume_of(args),
+        functions_file: args.functions.clone(),
+        yolo: args.yolo,
+        max_turns: args.max_turns,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
+    match rt.block_on(sx_tui::run(launch)) {
+        sx_tui::Ended::Left => Ok(0),
+        sx_tui::Ended::Failed(code, message) => {
+            Err(Failure::new(crate::exit_from_code(code), message))
+        }
+    }
+}
 
+fn resume_of(args: &Args) -> Option<Resume> {
+    if args.continue_latest {
+        return Some(Resume::Latest);
+    }
+    args.resume.as_ref().map(|s| {
+        if s.is_empty() {
+            Resume::Latest
+        } else {
+            Resume::Select(s.clone())
+        }
+    })
+}
+
+impl From<StartError> for Failure {
+    fn from(e: StartError) -> Self {
+        Failure::new(crate::exit_from_code(e.exit_code()), e.to_string())
+    }
+}
+
+async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Failure> {
     // Everything that can be wrong with the request itself is checked before anything is
     // written or sent.
     let mut input = vec![Block::text(prompt)];
@@ -115,131 +157,23 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
         })?;
         input.push(Block::Image(img));
     }
-    let tools_on = config.flag("TOOLS");
-    let tools = if tools_on {
-        sx_agent::tools::builtin()
-    } else {
-        Vec::new()
-    };
-    let reserved: Vec<&str> = tools.iter().map(|t| t.name()).collect();
-    let functions = if tools_on {
-        sx_agent::functions::load(args.functions.as_deref(), config.project_root(), &reserved)
-            .map_err(Failure::usage)?
-    } else {
-        if args.functions.is_some() {
-            crate::stderr_line(format_args!(
-                "warning: --functions is ignored because TOOLS=0 offers the model no tools"
-            ));
-        }
-        Vec::new()
-    };
-    let approval = Approval::non_interactive(Mode::from_config(config.get("APPROVAL"), args.yolo));
-    let secrets = Arc::new(Secrets::default());
-    collect_secrets(config, &secrets);
-
-    // The session: resumed, or new.
-    let traffic = config.flag("TRAFFIC_LOG");
-    let resume = if args.continue_latest {
-        Some("")
-    } else {
-        args.resume.as_deref()
-    };
-    let (session, messages, system, created) = match resume {
-        Some(selector) => {
-            let dir = Session::find(
-                config.project_root(),
-                Some(selector).filter(|s| !s.is_empty()),
-            )
-            .map_err(|e| Failure::usage(e.to_string()))?;
-            let (session, messages) = Session::open(&dir, traffic, secrets.clone())
-                .map_err(|e| Failure::runtime(e.to_string()))?;
-            let system = session.meta.system.clone();
-            (Some(session), messages, system, false)
-        }
-        None => {
-            let instructions = project_instructions(config.project_root());
-            let system = system_prompt(&PromptContext {
-                cwd: config.cwd(),
-                project_root: config.project_root(),
-                tools_enabled: tools_on,
-                instructions: instructions.as_ref(),
-            });
-            let id = uuid::Uuid::now_v7().to_string();
-            let session = match Session::create(
-                config.project_root(),
-                config.git_root(),
-                &id,
-                provider_name,
-                &model,
-                config.cwd(),
-                &system,
-                traffic,
-                secrets.clone(),
-            ) {
-                Ok(s) => Some(s),
-                // A read-only checkout still gets its answer; only the transcript is lost.
-                Err(e) => {
-                    crate::stderr_line(format_args!(
-                        "warning: this session will not be saved: {e}"
-                    ));
-                    None
-                }
-            };
-            (session, Vec::new(), system, true)
-        }
-    };
-
-    let provider = match sxnet::providers::open(
+    let resume = resume_of(args);
+    let Started {
+        mut agent,
+        warnings,
+        ..
+    } = startup::start(
         config,
-        OpenOptions {
-            traffic: session.as_ref().and_then(Session::traffic_log),
+        StartOptions {
+            resume,
+            functions_file: args.functions.as_deref(),
+            yolo: args.yolo,
+            max_turns: args.max_turns,
+            asker: None,
         },
-    ) {
-        Ok(p) => p,
-        Err(e) => {
-            if created && let Some(s) = &session {
-                // Nothing happened in it: leave no empty session behind.
-                let _ = std::fs::remove_dir_all(&s.dir);
-            }
-            return Err(e.into());
-        }
-    };
-    let settings = Settings {
-        model,
-        effort: config
-            .get_nonempty("REASONING_EFFORT")
-            .and_then(Effort::parse),
-        thinking: config.flag("THINKING"),
-        max_turns: args
-            .max_turns
-            .or_else(|| {
-                config
-                    .u64("MAX_TURNS")
-                    .map(|n| n.min(u64::from(u32::MAX)) as u32)
-            })
-            .unwrap_or(50)
-            .max(1),
-        compact_at: config.u64("AUTO_COMPACT_TOKENS").filter(|n| *n > 0),
-    };
-    let ctx = ToolContext {
-        cwd: config.cwd().to_path_buf(),
-        project_root: config.project_root().to_path_buf(),
-        cancel: CancellationToken::new(),
-    };
-    let mut agent = Agent::new(
-        provider,
-        settings,
-        system,
-        session
-            .as_ref()
-            .map_or_else(|| uuid::Uuid::now_v7().to_string(), |s| s.id().to_string()),
-        tools,
-        functions,
-        approval,
-        ctx,
-    );
-    if let Some(session) = session {
-        agent.attach_session(session, messages);
+    )?;
+    for w in warnings {
+        crate::stderr_line(format_args!("warning: {w}"));
     }
 
     let cancel = CancellationToken::new();
@@ -283,7 +217,7 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
 /// `--list-models`: the provider's live catalog, else the built-in table (with a note why),
 /// then the aliases.
 async fn list_models(config: &Config) -> Result<u8, Failure> {
-    let provider_name = provider_id(config)?;
+    let provider_name = startup::provider_id(config)?;
     let live = match sxnet::providers::open(config, OpenOptions::default()) {
         Ok(p) => p.list_models().await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
@@ -328,34 +262,5 @@ async fn list_models(config: &Config) -> Result<u8, Failure> {
             "cannot write the model list: {e}; check where stdout goes"
         ))),
         _ => Ok(0),
-    }
-}
-
-/// `PROVIDER` as a typed id (the configuration already refused other values).
-fn provider_id(config: &Config) -> Result<ProviderId, Failure> {
-    let name = config.get("PROVIDER").unwrap_or("scorpiox");
-    ProviderId::parse(name).ok_or_else(|| {
-        Failure::usage(format!(
-            "unknown provider '{name}'; allowed: {}",
-            sxnet::providers::PROVIDERS.join(", ")
-        ))
-    })
-}
-
-/// Values that must never be written to a session: secret configuration values and, for the
-/// local Codex login, its tokens (through the auth module, the only reader of credentials).
-fn collect_secrets(config: &Config, secrets: &Secrets) {
-    for (key, entry) in config.entries() {
-        if sx_config::is_secret(key) {
-            secrets.add(&entry.value);
-        }
-    }
-    if config.get("PROVIDER") == Some("codex")
-        && config.get("CODEX_TOKEN_SOURCE").unwrap_or("local") == "local"
-        && let Some(path) = config.path("CODEX_CREDENTIALS_FILE")
-        && let Ok(auth) = sxnet::auth::AuthFile::load(&path)
-    {
-        secrets.add(&auth.access_token);
-        secrets.add(&auth.refresh_token);
     }
 }

@@ -242,3 +242,34 @@ fn the_default_provider_is_not_built_yet_and_says_so_with_exit_2() {
         "{line}"
     );
 }
+
+#[test]
+fn a_provider_that_cannot_start_leaves_nothing_behind() {
+    // The provider is opened before the session is created: a start that fails writes
+    // neither a session folder nor the project's .gitignore.
+    let env = Env::new();
+    let out = env
+        .sx()
+        .args([
+            "-p",
+            "hi",
+            "-e",
+            "CODEX_TOKEN_SOURCE=remote",
+            "-e",
+            "CODEX_REMOTE_URL=",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(
+        error_line(&out).contains("CODEX_REMOTE_URL"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!env.proj.join(".scorpiox").exists(), "no .scorpiox folder");
+    assert!(
+        !env.proj.join(".gitignore").exists(),
+        "the .gitignore is untouched"
+    );
+    assert!(env.server.requests().is_empty());
+}

@@ -19,5 +19,7 @@ mod scenario;
 mod ssh_source;
 mod sx_codex;
 mod sx_retries;
+mod tmux;
 mod token_server;
 mod tokens;
+mod tui;
