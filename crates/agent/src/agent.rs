@@ -56,6 +56,8 @@ pub struct Agent {
     last_tokens: u64,
     /// The current user turn: a wire may keep state for it (`Request::turn_id`).
     turn_id: String,
+    /// The conversation's id at a provider that keeps its own history.
+    provider_session: Option<String>,
 }
 
 /// How a run ended.
@@ -104,12 +106,14 @@ impl Agent {
             session: None,
             last_tokens: 0,
             turn_id: String::new(),
+            provider_session: None,
         }
     }
 
     /// Persist the conversation in `session` from now on (its transcript is `messages`).
     pub fn attach_session(&mut self, session: Session, messages: Vec<Message>) {
         self.session_id = session.id().to_string();
+        self.provider_session = session.meta.provider_session.clone();
         self.messages = messages;
         self.session = Some(session);
         self.last_tokens = 0;
@@ -118,6 +122,7 @@ impl Agent {
     /// Go on without saving: a new, unsaved conversation with this id.
     pub fn detach_session(&mut self, id: String) {
         self.session = None;
+        self.provider_session = None;
         self.session_id = id;
         self.messages.clear();
         self.last_tokens = 0;
@@ -142,6 +147,11 @@ impl Agent {
         self.provider = provider;
         self.settings.model = model;
         self.last_tokens = 0;
+        // A provider's own conversation knows nothing of what another provider answered.
+        self.provider_session = None;
+        if let Some(s) = &mut self.session {
+            s.meta.provider_session = None;
+        }
     }
 
     /// Whether the conversation has anything to compact.
@@ -199,7 +209,7 @@ impl Agent {
                 self.compact(sink);
                 compacted = true;
             }
-            let completion = match self.call_model(cancel, sink).await {
+            let mut completion = match self.call_model(cancel, sink).await {
                 Ok(c) => c,
                 Err(ProviderError::Cancelled) => {
                     return self.finish(StopReason::Cancelled, run_usage, tool_calls, None, sink);
@@ -218,6 +228,12 @@ impl Agent {
             self.last_tokens = completion.usage.input_tokens + completion.usage.output_tokens;
             run_usage.add(&completion.usage);
             self.usage.add(&completion.usage);
+            if let Some(id) = completion.provider_session.take() {
+                if let Some(s) = &mut self.session {
+                    s.meta.provider_session = Some(id.clone());
+                }
+                self.provider_session = Some(id);
+            }
             let calls: Vec<ToolCall> = completion.message.tool_calls().cloned().collect();
             self.push(completion.message, sink);
             if calls.is_empty() {
@@ -269,7 +285,10 @@ impl Agent {
             session_id: &self.session_id,
             turn_id: &self.turn_id,
             max_output_tokens: None,
+            provider_session: self.provider_session.as_deref(),
         };
+        // A provider that runs its own tools reports them as activity; the agent only shows them.
+        let own_tools = self.provider.capabilities().runs_own_tools;
         // Raw reasoning is shown only when the model streams no summary of it.
         let mut summarized = false;
         let mut on_stream = |ev: StreamEvent<'_>| match ev {
@@ -299,8 +318,27 @@ impl Agent {
                 reason,
             }),
             StreamEvent::Notice(n) => sink(AgentEvent::Notice(n)),
+            StreamEvent::ToolCall(c) if own_tools => {
+                let input = c.input().unwrap_or(serde_json::Value::Null);
+                sink(AgentEvent::ToolCall {
+                    id: &c.id,
+                    name: &c.name,
+                    input: &input,
+                })
+            }
             // Announced when they run, with their parsed input.
             StreamEvent::ToolCall(_) => {}
+            StreamEvent::ToolResult {
+                id,
+                name,
+                output,
+                is_error,
+            } => sink(AgentEvent::ToolResult {
+                id,
+                name,
+                output,
+                is_error,
+            }),
         };
         tokio::select! {
             biased;

@@ -58,6 +58,7 @@ impl Provider for Script {
             message,
             usage: Usage::default(),
             stop,
+            provider_session: None,
         })
     }
 }
@@ -158,7 +159,7 @@ impl Tool for Count {
     }
 }
 
-fn agent(provider: Arc<Script>, tools: Vec<Arc<dyn Tool>>, mode: Mode) -> Agent {
+fn agent(provider: Arc<dyn Provider>, tools: Vec<Arc<dyn Tool>>, mode: Mode) -> Agent {
     let settings = Settings {
         model: "m".into(),
         effort: None,
@@ -311,4 +312,91 @@ async fn a_cancel_while_a_call_is_announced_stops_it_before_it_runs() {
         "{r:?}"
     );
     assert_eq!(p.seen.lock().unwrap().len(), 1, "no further model call");
+}
+
+/// A provider that runs its own tools and keeps its own history (as the `claude` CLI does).
+struct OwnTools {
+    sessions_seen: Mutex<Vec<Option<String>>>,
+}
+
+#[async_trait]
+impl Provider for OwnTools {
+    fn id(&self) -> sxnet::ProviderId {
+        sxnet::ProviderId::ClaudeCode
+    }
+    fn capabilities(&self) -> sxnet::providers::Capabilities {
+        sxnet::providers::Capabilities {
+            runs_own_tools: true,
+            keeps_own_history: true,
+            vision: true,
+            caching: sxnet::providers::Caching::Automatic,
+        }
+    }
+    fn context_window(&self, _: &str) -> Option<u64> {
+        None
+    }
+    async fn stream(
+        &self,
+        req: &Request<'_>,
+        sink: &mut sxnet::EventSink<'_>,
+    ) -> Result<Completion, ProviderError> {
+        self.sessions_seen
+            .lock()
+            .unwrap()
+            .push(req.provider_session.map(str::to_owned));
+        let call = ToolCall::function("t1", "Bash", r#"{"command":"ls"}"#);
+        sink(sxnet::StreamEvent::ToolCall(&call));
+        sink(sxnet::StreamEvent::ToolResult {
+            id: "t1",
+            name: "Bash",
+            output: "a.txt",
+            is_error: false,
+        });
+        Ok(Completion {
+            message: Message {
+                role: Role::Assistant,
+                content: vec![Block::text("There is a.txt.")],
+                usage: None,
+            },
+            usage: Usage::default(),
+            stop: WireStop::EndTurn,
+            provider_session: Some("cli-session-1".into()),
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_provider_that_runs_its_own_tools_is_shown_not_second_guessed() {
+    let p = Arc::new(OwnTools {
+        sessions_seen: Mutex::new(Vec::new()),
+    });
+    let mut agent = agent(p.clone(), vec![], Mode::Auto);
+    let mut seen = Vec::new();
+    let cancel = CancellationToken::new();
+    let out = agent
+        .run(vec![Block::text("list")], &cancel, &mut |e| match e {
+            AgentEvent::ToolCall { name, input, .. } => seen.push(format!("call {name} {input}")),
+            AgentEvent::ToolResult { name, output, .. } => {
+                seen.push(format!("result {name} {output}"))
+            }
+            _ => {}
+        })
+        .await;
+    assert_eq!(out.stop, StopReason::EndTurn);
+    assert_eq!(out.text, "There is a.txt.");
+    assert_eq!(
+        seen,
+        [r#"call Bash {"command":"ls"}"#, "result Bash a.txt"],
+        "shown as activity"
+    );
+    // Nothing ran here: the transcript holds the answer, no calls to pair.
+    assert_eq!(agent.messages().len(), 2);
+    agent
+        .run(vec![Block::text("again")], &cancel, &mut |_| {})
+        .await;
+    assert_eq!(
+        *p.sessions_seen.lock().unwrap(),
+        [None, Some("cli-session-1".to_string())],
+        "the provider's own conversation id goes back with the next turn"
+    );
 }

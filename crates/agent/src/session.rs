@@ -43,6 +43,9 @@ pub struct Meta {
     pub usage: Usage,
     #[serde(default)]
     pub messages: usize,
+    /// The conversation's id at a provider that keeps its own history (the `claude` CLI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_session: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -174,6 +177,7 @@ impl Session {
             continues: None,
             usage: Usage::default(),
             messages: 0,
+            provider_session: None,
         };
         let mut s = Session {
             dir,
@@ -255,6 +259,7 @@ impl Session {
             updated_at: t,
             usage: Usage::default(),
             messages: 0,
+            provider_session: None,
             ..self.meta.clone()
         };
         let mut s = Session {

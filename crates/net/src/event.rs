@@ -23,6 +23,13 @@ pub enum StreamEvent<'a> {
     ToolCallStarted { id: &'a str, name: &'a str },
     /// A complete tool call, as soon as the model has finished it.
     ToolCall(&'a ToolCall),
+    /// A provider that runs its own tools (capabilities) ran one: its result, for display.
+    ToolResult {
+        id: &'a str,
+        name: &'a str,
+        output: &'a str,
+        is_error: bool,
+    },
     /// Token usage of this call (sent once, when known).
     Usage(&'a Usage),
     /// The account's usage windows as the back-end reported them (Codex `x-codex-*` headers).
@@ -78,6 +85,9 @@ pub struct Completion {
     pub message: Message,
     pub usage: Usage,
     pub stop: StopReason,
+    /// A provider that keeps its own history names the conversation here; the agent sends it
+    /// back with the next request (and keeps it in the session for `--resume`).
+    pub provider_session: Option<String>,
 }
 
 /// Where a provider sends its events.

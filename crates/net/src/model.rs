@@ -267,6 +267,9 @@ pub struct Request<'a> {
     /// Cap on the answer's tokens; `None` = the wire's default (Anthropic requires one and uses
     /// its own default then).
     pub max_output_tokens: Option<u32>,
+    /// The conversation's id at a provider that keeps its own history (the `claude` CLI's
+    /// session), from the last completion; `None` on a first turn.
+    pub provider_session: Option<&'a str>,
 }
 
 /// Why the model stopped.

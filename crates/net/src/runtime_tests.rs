@@ -77,6 +77,7 @@ impl WireStream for FakeStream {
             },
             usage: Usage::default(),
             stop: StopReason::EndTurn,
+            provider_session: None,
         })
     }
 }
@@ -268,6 +269,7 @@ async fn run(s: &Setup) -> (Result<Completion, ProviderError>, Vec<RetrySeen>, S
         session_id: "s",
         turn_id: "t",
         max_output_tokens: None,
+        provider_session: None,
     };
     let r = s
         .provider

@@ -70,6 +70,7 @@ async fn call(s: &Setup) -> (Vec<String>, Result<String, ProviderError>) {
         session_id: "019a0000-0000-7000-8000-000000000001",
         turn_id: "t1",
         max_output_tokens: None,
+        provider_session: None,
     };
     let mut retries = Vec::new();
     let r = s

@@ -78,6 +78,7 @@ async fn call(s: &Setup, model: &str, turn: &str) -> (Vec<RateLimits>, Result<St
         session_id: "019a0000-0000-7000-8000-000000000001",
         turn_id: turn,
         max_output_tokens: None,
+        provider_session: None,
     };
     let mut limits = Vec::new();
     let r = s

@@ -97,6 +97,7 @@ fn request<'a>(model: &'a str, system: &'a str, msgs: &'a [Message]) -> Request<
         session_id: "s",
         turn_id: "t",
         max_output_tokens: None,
+        provider_session: None,
     }
 }
 

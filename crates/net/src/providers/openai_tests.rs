@@ -45,6 +45,7 @@ async fn say_hi(p: &OpenaiProvider) -> Result<String, ProviderError> {
         session_id: "019a0000-0000-7000-8000-000000000001",
         turn_id: "t1",
         max_output_tokens: None,
+        provider_session: None,
     };
     p.complete(&req).await.map(|c| c.message.text())
 }

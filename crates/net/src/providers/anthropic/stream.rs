@@ -464,6 +464,7 @@ impl MessagesStream {
             },
             usage,
             stop,
+            provider_session: None,
         })
     }
 }

@@ -18,6 +18,7 @@ fn request<'a>(messages: &'a [Message], tools: &'a [ToolSpec]) -> Request<'a> {
         session_id: "0196f3a2-0000-7000-8000-000000000001",
         turn_id: "0196f3a2-0000-7000-8000-0000000000aa",
         max_output_tokens: None,
+        provider_session: None,
     }
 }
 

@@ -169,6 +169,7 @@ impl WireStream for ResponsesStream {
             },
             usage: self.usage,
             stop,
+            provider_session: None,
         })
     }
 }

@@ -27,6 +27,7 @@ fn req<'a>(model: &'a str, messages: &'a [Message], tools: &'a [ToolSpec]) -> Re
         session_id: "s",
         turn_id: "t",
         max_output_tokens: None,
+        provider_session: None,
     }
 }
 

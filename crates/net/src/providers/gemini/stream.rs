@@ -319,6 +319,7 @@ impl WireStream for GeminiStream {
             },
             usage: self.usage,
             stop,
+            provider_session: None,
         })
     }
 }

@@ -25,6 +25,7 @@ fn request<'a>(messages: &'a [Message], tools: &'a [ToolSpec]) -> Request<'a> {
         session_id: "019a0000-0000-7000-8000-000000000001",
         turn_id: "019a0000-0000-7000-8000-0000000000ff",
         max_output_tokens: None,
+        provider_session: None,
     }
 }
 

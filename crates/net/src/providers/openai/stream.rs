@@ -365,6 +365,7 @@ impl WireStream for ChatStream {
             },
             usage,
             stop,
+            provider_session: None,
         })
     }
 }
