@@ -112,8 +112,7 @@ pub fn open_provider(
 
 pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartError> {
     let mut warnings = Vec::new();
-    let provider_id = provider_id(config)?;
-    let model = model(config, provider_id);
+    provider_id(config)?;
     let tools_on = config.flag("TOOLS");
     let tools = if tools_on {
         crate::tools::builtin()
@@ -144,6 +143,9 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
     let traffic_on = config.flag("TRAFFIC_LOG");
     let slot = Arc::new(TrafficSlot::default());
     let provider = open_provider(config, traffic_on.then(|| slot.clone()))?;
+    // The provider that answers (the default `scorpiox` may have chosen one) names the model.
+    let provider_id = provider.id();
+    let model = model(config, provider_id);
 
     let (session, messages, system) = match &opts.resume {
         Some(which) => {
@@ -244,13 +246,14 @@ pub fn switch_provider(
     agent: &mut Agent,
     handles: &Handles,
 ) -> Result<(), StartError> {
-    let id = provider_id(config)?;
+    provider_id(config)?;
     let provider = open_provider(
         config,
         config.flag("TRAFFIC_LOG").then(|| handles.traffic.clone()),
     )?;
     collect_secrets(config, &handles.secrets);
-    agent.set_provider(provider, model(config, id));
+    let model = model(config, provider.id());
+    agent.set_provider(provider, model);
     Ok(())
 }
 
@@ -319,7 +322,7 @@ fn collect_secrets(config: &Config, secrets: &Secrets) {
             secrets.add(&entry.value);
         }
     }
-    if config.get("PROVIDER") == Some("codex")
+    if matches!(config.get("PROVIDER"), Some("codex" | "scorpiox"))
         && config.get("CODEX_TOKEN_SOURCE").unwrap_or("local") == "local"
         && let Some(path) = config.path("CODEX_CREDENTIALS_FILE")
         && let Ok(auth) = sxnet::auth::AuthFile::load(&path)

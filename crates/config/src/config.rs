@@ -155,6 +155,27 @@ impl Config {
     pub fn files_read(&self) -> &[PathBuf] {
         &self.files_read
     }
+
+    /// The same configuration with `key` set as a command-line override would set it (for a
+    /// program choosing on the user's behalf, e.g. the provider the embedded router picked).
+    pub fn with_override(&self, key: &str, value: &str) -> Config {
+        let mut c = self.clone();
+        c.values.insert(
+            key.to_string(),
+            Entry {
+                value: value.to_string(),
+                source: Source::tier(Tier::Override),
+            },
+        );
+        c
+    }
+
+    /// Whether `key` has its compiled default (nobody set it).
+    pub fn is_default(&self, key: &str) -> bool {
+        self.values
+            .get(key)
+            .is_none_or(|e| e.source.tier == Tier::Default)
+    }
 }
 
 pub(crate) fn expand_tilde(v: &str, home: Option<&Path>) -> PathBuf {

@@ -208,42 +208,6 @@ fn an_http_400_context_length_exceeded_compacts_once_then_reports() {
 // --- docs/providers.md: providers not built yet -----------------------------------------------
 
 #[test]
-fn the_default_provider_is_not_built_yet_and_says_so_with_exit_2() {
-    // Nothing configured: PROVIDER is its default, `scorpiox`.
-    let env = Env::new();
-    env.login(AuthJson::new());
-    let out = env
-        .cmd("sx")
-        .args(["-p", "hi", "-e"])
-        .arg(format!("CODEX_BASE_URL={}", env.server.codex_base()))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
-    let line = error_line(&out);
-    assert!(
-        line.contains("provider 'scorpiox' is not available in this build yet")
-            && line.contains("PROVIDER=codex"),
-        "{line}"
-    );
-    assert!(out.stdout.is_empty());
-    assert!(env.server.requests().is_empty(), "nothing was sent");
-    assert!(sessions(&env).is_empty(), "no session left behind");
-
-    let name = "claude_code";
-    let out = env
-        .cmd("sx")
-        .args(["-p", "hi", "--provider", name])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr_of(&out));
-    let line = error_line(&out);
-    assert!(
-        line.contains(&format!("provider '{name}' is not available")),
-        "{line}"
-    );
-}
-
-#[test]
 fn a_provider_that_cannot_start_leaves_nothing_behind() {
     // The provider is opened before the session is created: a start that fails writes
     // neither a session folder nor the project's .gitignore.

@@ -9,6 +9,7 @@ pub mod anthropic;
 pub mod codex;
 pub mod gemini;
 pub mod openai;
+pub mod scorpiox;
 
 use std::sync::Arc;
 
@@ -118,7 +119,8 @@ pub fn open(
         ProviderId::Anthropic => Ok(Arc::new(anthropic::open(config, opts)?)),
         ProviderId::Gemini => Ok(Arc::new(gemini::open(config, opts)?)),
         ProviderId::Openai => Ok(Arc::new(openai::open(config, opts)?)),
-        ProviderId::ClaudeCode | ProviderId::Scorpiox => Err(ProviderError::Config(format!(
+        ProviderId::Scorpiox => scorpiox::open(config, opts),
+        ProviderId::ClaudeCode => Err(ProviderError::Config(format!(
             "provider '{id}' is not available in this build yet; use PROVIDER=codex (e.g. `sx --provider codex`)"
         ))),
     }

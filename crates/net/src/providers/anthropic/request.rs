@@ -94,12 +94,12 @@ enum Typed<'a> {
         source: ImageSource<'a>,
     },
     ToolUse {
-        id: &'a str,
+        id: Cow<'a, str>,
         name: &'a str,
         input: Value,
     },
     ToolResult {
-        tool_use_id: &'a str,
+        tool_use_id: Cow<'a, str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         content: Option<ResultContent<'a>>,
         is_error: bool,
@@ -309,7 +309,7 @@ fn message<'a>(m: &'a Message, provider: ProviderId) -> Option<Msg<'a>> {
                         content.push(text_block(text));
                     }
                     Block::ToolCall(c) => content.push(Content::typed(Typed::ToolUse {
-                        id: &c.id,
+                        id: tool_id(&c.id),
                         name: &c.name,
                         // An object in the model's key order (serde_json keeps it); arguments
                         // that are not a JSON object (a broken call) go back as `{}`.
@@ -367,9 +367,25 @@ fn tool_result(r: &ToolResult) -> Content<'_> {
         Some(ResultContent::Blocks(blocks))
     };
     Content::typed(Typed::ToolResult {
-        tool_use_id: &r.call_id,
+        tool_use_id: tool_id(&r.call_id),
         content,
         is_error: r.is_error,
+    })
+}
+
+/// A call id as the Messages API takes it (`^[a-zA-Z0-9_-]+$`): ids another provider made
+/// (a session that moved here) keep their letters, digits, `_` and `-`; anything else becomes
+/// `_`. The same function maps a call and its result, so they stay paired.
+fn tool_id(id: &str) -> Cow<'_, str> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if !id.is_empty() && id.chars().all(ok) {
+        return Cow::Borrowed(id);
+    }
+    let mapped: String = id.chars().map(|c| if ok(c) { c } else { '_' }).collect();
+    Cow::Owned(if mapped.is_empty() {
+        "_".into()
+    } else {
+        mapped
     })
 }
 

@@ -380,3 +380,11 @@ fn a_broken_call_goes_back_as_an_empty_object() {
     let b = body(&request("claude-opus-4-8", &msgs, &[]));
     assert_eq!(b["messages"][1]["content"][0]["input"], json!({}));
 }
+
+#[test]
+fn call_ids_from_other_providers_are_made_valid_and_stay_paired() {
+    assert_eq!(tool_id("call_abc-1"), "call_abc-1");
+    assert_eq!(tool_id("sx-gemini-0:1"), "sx-gemini-0_1");
+    assert_eq!(tool_id("fc.1/2"), "fc_1_2");
+    assert_eq!(tool_id(""), "_");
+}
