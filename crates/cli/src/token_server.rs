@@ -300,7 +300,8 @@ fn auth_failure(name: &str, e: &AuthError) -> Response {
         | AuthError::NotConfigured { .. }
         | AuthError::Source { .. }
         | AuthError::KeyRejected { .. }
-        | AuthError::AuthRequired { .. } => error(
+        | AuthError::AuthRequired { .. }
+        | AuthError::NoBackend { .. } => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             &format!(
                 "account '{name}': the token server failed to keep this login; ask its administrator to check its log"

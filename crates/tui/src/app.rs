@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use futures_util::StreamExt;
 use sx_agent::channel::{self, OwnedEvent};
-use sx_agent::startup::{self, Resume, StartOptions};
+use sx_agent::startup::{self, Resume, StartError, StartOptions};
 use sx_config::Config;
+use sxnet::auth::AuthError;
 use sxnet::model::{Block, Effort, Usage};
-use sxnet::{ProviderId, RateLimits};
+use sxnet::{ProviderError, ProviderId, RateLimits};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -80,29 +81,48 @@ struct App {
 pub async fn run(launch: Launch) -> Ended {
     crate::highlight::warm_up();
     let (approvals_tx, mut approvals) = mpsc::channel::<Approval>(4);
-    let asker = UiAsker {
-        requests: approvals_tx,
-        always: Arc::new(Mutex::new(Default::default())),
-    };
-    let started = match startup::start(
-        &launch.config,
-        StartOptions {
-            resume: launch.resume.clone(),
-            functions_file: launch.functions_file.as_deref(),
-            yolo: launch.yolo,
-            max_turns: launch.max_turns,
-            asker: Some(Box::new(asker)),
-        },
-    ) {
-        Ok(s) => s,
-        Err(e) => return Ended::Failed(e.exit_code(), e.to_string()),
-    };
+    let always = Arc::new(Mutex::new(Default::default()));
     let mut term = match Terminal::enter() {
         Ok(t) => t,
         Err(e) => return Ended::Failed(1, format!("cannot set up the terminal: {e}")),
     };
+    let mut config = launch.config.clone();
+    let mut set_up = false;
+    let started = loop {
+        let asker = UiAsker {
+            requests: approvals_tx.clone(),
+            always: always.clone(),
+        };
+        match startup::start(
+            &config,
+            StartOptions {
+                resume: launch.resume.clone(),
+                functions_file: launch.functions_file.as_deref(),
+                yolo: launch.yolo,
+                max_turns: launch.max_turns,
+                asker: Some(Box::new(asker)),
+            },
+        ) {
+            Ok(s) => break s,
+            // First run: nothing to talk to yet, and a person here to fix that.
+            Err(StartError::Provider(ProviderError::Auth(AuthError::NoBackend { detail })))
+                if !set_up =>
+            {
+                set_up = true;
+                match crate::setup::run(&mut term, &config, &detail).await {
+                    Ok(crate::setup::Outcome::Configured) => match (launch.reload)(Vec::new()) {
+                        Ok(c) => config = c,
+                        Err(e) => return Ended::Failed(2, e),
+                    },
+                    Ok(crate::setup::Outcome::Left) => return Ended::Left,
+                    Err(e) => return Ended::Failed(1, e),
+                }
+            }
+            Err(e) => return Ended::Failed(e.exit_code(), e.to_string()),
+        }
+    };
     let (width, height) = term.size();
-    let history_file = crate::history::file(&launch.config);
+    let history_file = crate::history::file(&config);
     let history = history_file
         .as_deref()
         .map(crate::history::load)
@@ -123,7 +143,7 @@ pub async fn run(launch: Launch) -> Ended {
         completion_at: 0,
         exit_armed: None,
         frame: 0,
-        config: launch.config.clone(),
+        config: config.clone(),
         overrides: Vec::new(),
         history_file,
         quit: false,
@@ -146,7 +166,7 @@ pub async fn run(launch: Launch) -> Ended {
     let (reply_tx, mut replies) = mpsc::unbounded_channel::<Reply>();
     let driver = tokio::spawn(driver::drive(
         started.agent,
-        launch.config.clone(),
+        config.clone(),
         started.handles,
         cmd_rx,
         events_tx,

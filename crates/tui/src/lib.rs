@@ -7,6 +7,7 @@ pub mod highlight;
 mod history;
 pub mod markdown;
 pub mod screen;
+mod setup;
 pub mod slash;
 pub mod status;
 mod term;

@@ -339,3 +339,57 @@ fn a_resize_while_streaming_keeps_the_screen_whole() {
     assert_eq!(s.matches("codex · gpt-5.4").count(), 1, "{s}");
     assert_eq!(s.lines().filter(|l| l.starts_with("──")).count(), 1, "{s}");
 }
+
+#[test]
+fn the_first_run_sets_up_a_provider_and_goes_on_to_the_conversation() {
+    // No login, no key, no router: the guided set-up instead of an error.
+    let env = Env::new();
+    env.server.enqueue(
+        "POST",
+        sx_testkit::anthropic::MESSAGES_PATH,
+        MockResponse::sse(sse::encode(&sx_testkit::anthropic::text_turn(
+            "Set up and answering.",
+        ))),
+    );
+    let url = env.server.url();
+    let t = Tmux::start(
+        env._tmp.path(),
+        &env.proj,
+        &[
+            ("HOME", env.home.display().to_string()),
+            ("PATH", std::env::var("PATH").unwrap_or_default()),
+            ("TERM", "xterm-256color".to_string()),
+        ],
+        &assert_cmd::cargo::cargo_bin("sx"),
+        &["-e".to_string(), format!("ANTHROPIC_BASE_URL={url}")],
+        (100, 24),
+    );
+    let menu = t.wait_text("No model provider is set up yet");
+    insta::assert_snapshot!("first_run_menu", normalized(&menu));
+    t.keys(&["2"]);
+    t.wait_text("ANTHROPIC_API_KEY:");
+    t.type_text("sk-ant-secret-123");
+    let typed = t.wait_text("•••••");
+    assert!(
+        !typed.contains("secret-123"),
+        "the key is never shown: {typed}"
+    );
+    t.keys(&["Enter"]);
+    t.wait_text("Saved as profile 'anthropic'");
+    t.wait_for("the prompt", idle);
+    let profile = env.home.join(".scorpiox/scorpiox-env/anthropic.txt");
+    let text = std::fs::read_to_string(&profile).unwrap();
+    assert!(
+        text.contains("PROVIDER=anthropic") && text.contains("ANTHROPIC_API_KEY=sk-ant-secret-123")
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&profile).unwrap().permissions().mode() & 0o077;
+    assert_eq!(mode, 0, "a file holding a key is private");
+    let user = std::fs::read_to_string(env.home.join(".scorpiox/scorpiox-env.txt")).unwrap();
+    assert!(user.contains("ACTIVE_PROFILE=anthropic"), "{user}");
+    t.type_text("hello");
+    t.keys(&["Enter"]);
+    t.wait_text("Set up and answering.");
+    let reqs = env.server.requests_to(sx_testkit::anthropic::MESSAGES_PATH);
+    assert_eq!(reqs[0].header("x-api-key"), Some("sk-ant-secret-123"));
+}

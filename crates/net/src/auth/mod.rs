@@ -149,6 +149,11 @@ pub enum AuthError {
         detail: String,
     },
 
+    /// Nothing to talk to: no router, no login, no key (the default provider's embedded
+    /// routing found no back-end).
+    #[error("{detail}")]
+    NoBackend { detail: String },
+
     /// A token source lacks a setting it needs (`key` names it).
     #[error("{detail}")]
     NotConfigured { key: &'static str, detail: String },
@@ -199,6 +204,7 @@ impl AuthError {
             | AuthError::Write { .. }
             | AuthError::KeyRejected { .. }
             | AuthError::AuthRequired { .. }
+            | AuthError::NoBackend { .. }
             | AuthError::NotConfigured { .. } => false,
         }
     }
@@ -218,7 +224,8 @@ impl AuthError {
             | AuthError::RefreshRejected { .. }
             | AuthError::Unauthorized { .. }
             | AuthError::KeyRejected { .. }
-            | AuthError::AuthRequired { .. } => EXIT_AUTH,
+            | AuthError::AuthRequired { .. }
+            | AuthError::NoBackend { .. } => EXIT_AUTH,
         }
     }
 }

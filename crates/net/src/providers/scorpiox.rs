@@ -17,7 +17,7 @@ use super::anthropic::AnthropicWire;
 use super::{Capabilities, ModelInfo, OpenOptions, Provider};
 use crate::ProviderId;
 use crate::auth::{AuthError, NoAuth};
-use crate::error::{EXIT_AUTH, ProviderError};
+use crate::error::ProviderError;
 use crate::event::{Completion, EventSink, StreamEvent};
 use crate::http::ClientIdentity;
 use crate::model::Request;
@@ -140,12 +140,10 @@ fn embedded(
     opts: OpenOptions,
 ) -> Result<Arc<dyn Provider>, ProviderError> {
     let Some((id, why)) = first_usable(config) else {
-        return Err(AuthError::Source {
+        return Err(AuthError::NoBackend {
             detail: format!(
                 "no router at {DEFAULT_ROUTER_URL} and no back-end to use instead; sign in with one of: `scorpiox-codex-login` (a ChatGPT subscription), `scorpiox-config --set ANTHROPIC_API_KEY …`, `scorpiox-config --set GEMINI_API_KEY …`, `claude` (Claude Code), `scorpiox-config --set OPENAI_BASE_URL http://localhost:8080` (a local server), or start `scorpiox-router`"
             ),
-            retryable: false,
-            exit: EXIT_AUTH,
         }
         .into());
     };
