@@ -72,7 +72,7 @@ pub async fn run(term: &mut Terminal, config: &Config, why: &str) -> Result<Outc
     let mut screen = Screen::new(crate::text::Palette::from_env(), w, h);
     let mut keys = EventStream::new();
     let mut selected = 0usize;
-    let intro = vec![
+    let intro = [
         Line::styled("Welcome to sx.", Style::PLAIN.bold()),
         Line::styled(
             "No model provider is set up yet. Pick one (↑/↓ or 1–5, Enter; Esc leaves):",
