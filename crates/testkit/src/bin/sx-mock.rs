@@ -23,11 +23,13 @@ use bytes::Bytes;
 use sx_testkit::{auth, responses, sse};
 
 const USAGE: &str = "\
-usage: sx-mock [--port N] [--text TEXT] [--delay-ms N] [--exit-on-stdin-eof]
+usage: sx-mock [--port N] [--text TEXT] [--delay-ms N] [--delay-us N] [--per-word] [--exit-on-stdin-eof]
 
   --port N              listen on 127.0.0.1:N (default 0: any free port)
   --text TEXT           the assistant's answer (default \"Hello from the mock.\")
   --delay-ms N          wait N ms before each SSE event (default 0: one chunk)
+  --delay-us N          the same in microseconds (a fast stream: 500 = 2000 events/s)
+  --per-word            one text delta per word (a stream of many small tokens)
   --exit-on-stdin-eof   also stop when stdin reaches end of file
 
 Prints READY <port> on stdout once listening; stops on SIGTERM or SIGINT.";
@@ -36,6 +38,7 @@ struct Args {
     port: u16,
     text: String,
     delay: Duration,
+    per_word: bool,
     exit_on_stdin_eof: bool,
 }
 
@@ -49,6 +52,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Parsed, String> 
         port: 0,
         text: "Hello from the mock.".to_owned(),
         delay: Duration::ZERO,
+        per_word: false,
         exit_on_stdin_eof: false,
     };
     while let Some(arg) = argv.next() {
@@ -79,6 +83,14 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Parsed, String> 
                     .map_err(|_| format!("--delay-ms: not a number: {v:?}"))?;
                 args.delay = Duration::from_millis(ms);
             }
+            "--delay-us" => {
+                let v = value("--delay-us")?;
+                let us = v
+                    .parse()
+                    .map_err(|_| format!("--delay-us: not a number: {v:?}"))?;
+                args.delay = Duration::from_micros(us);
+            }
+            "--per-word" => args.per_word = true,
             "--exit-on-stdin-eof" => args.exit_on_stdin_eof = true,
             "-h" | "--help" => return Ok(Parsed::Help),
             other => return Err(format!("unknown argument {other:?}")),
@@ -129,7 +141,18 @@ fn main() -> ExitCode {
 async fn run(args: Args) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
     let port = listener.local_addr()?.port();
-    let events = responses::text_turn(&args.text);
+    let events = if args.per_word {
+        let mut ev = vec![responses::created(responses::RESP_ID)];
+        ev.push(responses::message_added(responses::MSG_ID));
+        for w in args.text.split_inclusive(' ') {
+            ev.push(responses::output_text_delta(responses::MSG_ID, w));
+        }
+        ev.push(responses::message_done(responses::MSG_ID, &args.text, None));
+        ev.push(responses::completed(responses::RESP_ID, Default::default()));
+        responses::finalize(ev)
+    } else {
+        responses::text_turn(&args.text)
+    };
     let app = App {
         body: Bytes::from(sse::encode(&events)),
         events: Arc::new(
