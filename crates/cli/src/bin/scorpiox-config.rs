@@ -26,7 +26,7 @@ enum Level {
 /// interactive editor).
 #[derive(Debug, Parser)]
 #[command(name = "scorpiox-config", version)]
-#[command(group(ArgGroup::new("action").args(["get", "set", "unset", "verbose", "dump", "trust"])))]
+#[command(group(ArgGroup::new("action").args(["get", "set", "unset", "verbose", "dump", "trust", "completions"])))]
 struct Args {
     /// Print the resolved value of KEY (exit 1 when it has none)
     #[arg(long, value_name = "KEY")]
@@ -61,6 +61,9 @@ struct Args {
     /// Working directory (decides the project)
     #[arg(long, value_name = "DIR")]
     cwd: Option<PathBuf>,
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell) and exit
+    #[arg(long, value_enum, value_name = "SHELL")]
+    completions: Option<sx_cli::completions::Shell>,
 }
 
 fn main() -> ExitCode {
@@ -72,6 +75,9 @@ fn run() -> Result<(), Failure> {
         Ok(a) => a,
         Err(e) => return clap_failure(e, BIN),
     };
+    if let Some(shell) = args.completions {
+        return sx_cli::completions::print(<Args as clap::CommandFactory>::command(), shell);
+    }
     let cwd = match &args.cwd {
         Some(d) => d.clone(),
         None => std::env::current_dir()?,

@@ -3,6 +3,7 @@ mod broken_pipe;
 mod captures;
 mod codex_wire;
 mod common;
+mod completions;
 mod config_cli;
 mod doc_claims;
 mod functions;
