@@ -5,6 +5,7 @@ mod codex_wire;
 mod common;
 mod completions;
 mod config_cli;
+mod config_tui;
 mod doc_claims;
 mod functions;
 mod login;
