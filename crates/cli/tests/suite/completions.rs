@@ -136,15 +136,25 @@ fn sx_completions_lists_its_own_command_and_values() {
 #[test]
 fn the_word_completions_in_a_prompt_is_a_prompt() {
     // Not exactly `sx completions SHELL`: sx runs the prompt (here against a provider that is
-    // not configured, so it fails the way any prompt would, not with a usage error about shells).
+    // not signed in, so it fails the way any prompt would, not with a usage error about shells).
     let env = Env::new();
-    let out = env
-        .cmd("sx")
-        .args(["completions", "are", "slow", "--provider", "codex"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("SHELL") && !err.contains("bash"), "{err}");
-    assert!(out.stdout.is_empty(), "no script printed");
-    assert_ne!(out.status.code(), Some(0), "{err}");
+    for prompt in [
+        &["completions", "everywhere"][..],
+        &["completions", "are", "slow"],
+    ] {
+        let out = env
+            .cmd("sx")
+            .env("PROVIDER", "codex")
+            .args(prompt)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.stdout.is_empty(), "{prompt:?}: no script printed");
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{prompt:?}: not signed in: {err}"
+        );
+        assert!(err.contains("sign in") || err.contains("login"), "{err}");
+    }
 }
