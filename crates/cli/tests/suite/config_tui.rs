@@ -4,75 +4,45 @@
 //! and an untrusted project refuses a trust-sensitive key with the explanation. Screens are
 //! insta snapshots with the temporary folder replaced by `<tmp>`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use super::config_cli::Fx;
 use super::tmux::Tmux;
 
-struct Fx {
-    tmp: tempfile::TempDir,
-    root: PathBuf,
-    home: PathBuf,
-    proj: PathBuf,
+fn write_project(fx: &Fx, text: &str) {
+    std::fs::write(fx.project_file(), text).unwrap();
 }
 
-impl Fx {
-    fn new() -> Fx {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().canonicalize().unwrap();
-        let (home, proj) = (root.join("home"), root.join("proj"));
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::create_dir_all(proj.join(".git")).unwrap();
-        Fx {
-            tmp,
-            root,
-            home,
-            proj,
-        }
-    }
+/// `scorpiox-config` with no arguments in a 100×40 terminal, in the project, with a clean
+/// environment; returns once the editor is drawn.
+fn start(fx: &Fx) -> Tmux {
+    let t = Tmux::start(
+        fx._tmp.path(),
+        &fx.proj,
+        &[
+            ("HOME", fx.home.display().to_string()),
+            ("PATH", std::env::var("PATH").unwrap_or_default()),
+            ("TERM", "xterm-256color".to_string()),
+        ],
+        &assert_cmd::cargo::cargo_bin("scorpiox-config"),
+        &[],
+        (100, 40),
+    );
+    t.wait_text("q quit");
+    t
+}
 
-    fn project_file(&self) -> PathBuf {
-        self.proj.join("scorpiox-env.txt")
+/// The screen with the temporary folder replaced and trailing blanks dropped.
+fn normalized(fx: &Fx, screen: &str) -> String {
+    let root = fx.home.parent().unwrap().display().to_string();
+    let mut out: Vec<String> = screen
+        .lines()
+        .map(|l| l.replace(&root, "<tmp>").trim_end().to_string())
+        .collect();
+    while out.last().is_some_and(String::is_empty) {
+        out.pop();
     }
-
-    fn user_file(&self) -> PathBuf {
-        self.home.join(".scorpiox/scorpiox-env.txt")
-    }
-
-    fn write_project(&self, text: &str) {
-        std::fs::write(self.project_file(), text).unwrap();
-    }
-
-    /// `scorpiox-config` with no arguments in a 100×40 terminal, in the project, with a
-    /// clean environment; returns once the editor is drawn.
-    fn start(&self) -> Tmux {
-        let t = Tmux::start(
-            self.tmp.path(),
-            &self.proj,
-            &[
-                ("HOME", self.home.display().to_string()),
-                ("PATH", std::env::var("PATH").unwrap_or_default()),
-                ("TERM", "xterm-256color".to_string()),
-            ],
-            &assert_cmd::cargo::cargo_bin("scorpiox-config"),
-            &[],
-            (100, 40),
-        );
-        t.wait_text("q quit");
-        t
-    }
-
-    /// The screen with the temporary folder replaced and trailing blanks dropped.
-    fn normalized(&self, screen: &str) -> String {
-        let root = self.root.display().to_string();
-        let mut out: Vec<String> = screen
-            .lines()
-            .map(|l| l.replace(&root, "<tmp>").trim_end().to_string())
-            .collect();
-        while out.last().is_some_and(String::is_empty) {
-            out.pop();
-        }
-        out.join("\n")
-    }
+    out.join("\n")
 }
 
 fn read(path: &Path) -> String {
@@ -113,8 +83,8 @@ fn quit(t: &Tmux) -> i32 {
 #[test]
 fn config_editor_main_screen() {
     let fx = Fx::new();
-    let t = fx.start();
-    insta::assert_snapshot!("config_editor_main", fx.normalized(&t.screen()));
+    let t = start(&fx);
+    insta::assert_snapshot!("config_editor_main", normalized(&fx, &t.screen()));
     assert_eq!(quit(&t), 0);
     let end = t.wait_text("scorpiox-config: no changes");
     assert!(!end.contains("q quit"), "the live region is gone:\n{end}");
@@ -123,7 +93,7 @@ fn config_editor_main_screen() {
 #[test]
 fn config_edit_lands_in_the_project_file_by_default_and_the_user_file_after_tab() {
     let fx = Fx::new();
-    let t = fx.start();
+    let t = start(&fx);
     assert!(t.screen().contains("save to project"));
     move_to(&t, "MODEL");
     t.keys(&["Enter", "C-u"]);
@@ -155,7 +125,7 @@ fn config_edit_lands_in_the_project_file_by_default_and_the_user_file_after_tab(
 #[test]
 fn config_editor_refuses_an_invalid_value_with_the_reason() {
     let fx = Fx::new();
-    let t = fx.start();
+    let t = start(&fx);
     move_to(&t, "MAX_TURNS");
     t.keys(&["Enter", "C-u"]);
     t.type_text("lots");
@@ -178,8 +148,8 @@ fn config_editor_refuses_an_invalid_value_with_the_reason() {
 #[test]
 fn config_editor_masks_a_secret_and_saves_it_as_typed() {
     let fx = Fx::new();
-    fx.write_project("PROVIDER=openai\nOPENAI_API_KEY=sk-old-value\n");
-    let t = fx.start();
+    write_project(&fx, "PROVIDER=openai\nOPENAI_API_KEY=sk-old-value\n");
+    let t = start(&fx);
     assert!(!t.screen().contains("sk-old"));
     move_to(&t, "OPENAI_API_KEY");
     t.keys(&["Enter"]);
@@ -207,7 +177,7 @@ fn config_editor_masks_a_secret_and_saves_it_as_typed() {
 #[test]
 fn config_editor_rows_follow_the_provider() {
     let fx = Fx::new();
-    let t = fx.start();
+    let t = start(&fx);
     let s = t.screen();
     assert!(
         s.contains("ROUTER_URL") && !s.contains("CODEX_TOKEN_SOURCE"),
@@ -221,19 +191,19 @@ fn config_editor_rows_follow_the_provider() {
     assert!(!s.contains("ROUTER_URL"), "{s}");
     assert_eq!(read(&fx.project_file()), "PROVIDER=codex\n");
     let s = t.wait_text("CODEX_CREDENTIALS_FILE");
-    insta::assert_snapshot!("config_editor_codex", fx.normalized(&s));
+    insta::assert_snapshot!("config_editor_codex", normalized(&fx, &s));
     assert_eq!(quit(&t), 0);
 }
 
 #[test]
 fn config_editor_explains_why_an_untrusted_project_may_not_set_a_key() {
     let fx = Fx::new();
-    fx.write_project("PROVIDER=codex\n");
-    let t = fx.start();
+    write_project(&fx, "PROVIDER=codex\n");
+    let t = start(&fx);
     move_to(&t, "CODEX_BASE_URL");
     t.keys(&["Enter"]);
     let s = t.wait_text("untrusted project may not set it");
-    insta::assert_snapshot!("config_editor_untrusted", fx.normalized(&s));
+    insta::assert_snapshot!("config_editor_untrusted", normalized(&fx, &s));
     t.keys(&["Escape"]);
     t.wait_text("unchanged");
     assert_eq!(read(&fx.project_file()), "PROVIDER=codex\n");
