@@ -4,6 +4,7 @@
 //! error and 3 on an authentication failure the user must fix. Errors are printed as one line,
 //! `error: <what happened>; <what to do>`, never a panic or a backtrace.
 
+pub mod completions;
 pub mod login;
 pub mod sx;
 pub mod token_server;

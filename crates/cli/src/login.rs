@@ -62,6 +62,9 @@ struct Args {
     /// Working directory (selects the project configuration).
     #[arg(long, value_name = "DIR")]
     cwd: Option<PathBuf>,
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell) and exit
+    #[arg(long, value_enum, value_name = "SHELL")]
+    completions: Option<crate::completions::Shell>,
 }
 
 impl From<OAuthError> for Failure {
@@ -79,6 +82,9 @@ fn run() -> Result<(), Failure> {
         Ok(a) => a,
         Err(e) => return clap_failure(e, BIN),
     };
+    if let Some(shell) = args.completions {
+        return crate::completions::print(<Args as clap::CommandFactory>::command(), shell);
+    }
     if let Some(name) = &args.name {
         check_account_name(name)?;
     }

@@ -46,6 +46,21 @@ impl Editor {
         self.text.is_empty()
     }
 
+    /// A copy showing `mask` for each character (a secret being typed), the cursor at the
+    /// same place; no history.
+    pub fn masked(&self, mask: char) -> Editor {
+        let text: String = self.text.graphemes(true).map(|_| mask).collect();
+        let before = self.text[..self.cursor].graphemes(true).count();
+        Editor {
+            cursor: text
+                .char_indices()
+                .nth(before)
+                .map_or(text.len(), |(i, _)| i),
+            text,
+            ..Editor::default()
+        }
+    }
+
     pub fn set(&mut self, text: &str) {
         self.text = text.to_string();
         self.cursor = self.text.len();
@@ -360,6 +375,18 @@ mod tests {
         e.key(key(KeyCode::Up));
         typed(&mut e, "X");
         assert_eq!(e.text(), "abX\ncd");
+    }
+
+    #[test]
+    fn a_masked_copy_hides_the_text_and_keeps_the_cursor() {
+        let mut e = Editor::new(vec!["old".into()]);
+        typed(&mut e, "sk-日e\u{301}");
+        e.key(key(KeyCode::Left));
+        let m = e.masked('•');
+        assert_eq!(m.text(), "•••••");
+        let (rows, cur) = m.layout(20, &Line::plain("> "), Style::PLAIN);
+        assert_eq!(rows[0].text(), "> •••••");
+        assert_eq!(cur, (0, 6), "before the last (combined) character");
     }
 
     #[test]

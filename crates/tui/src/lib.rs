@@ -1,6 +1,7 @@
 //! Interactive `sx`: an inline terminal UI on the agent's event stream (docs/ui.md).
 
 mod app;
+pub mod config_editor;
 pub mod driver;
 pub mod editor;
 pub mod highlight;

@@ -32,6 +32,9 @@ struct Args {
     /// Working directory (selects the project configuration).
     #[arg(long, value_name = "DIR")]
     cwd: Option<PathBuf>,
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell) and exit
+    #[arg(long, value_enum, value_name = "SHELL")]
+    completions: Option<sx_cli::completions::Shell>,
 }
 
 /// The C original's single-dash spellings.
@@ -50,6 +53,9 @@ fn main() -> ExitCode {
             Ok(a) => a,
             Err(e) => return clap_failure(e, "scorpiox-codex-fetchtoken"),
         };
+        if let Some(shell) = args.completions {
+            return sx_cli::completions::print(<Args as clap::CommandFactory>::command(), shell);
+        }
         let extra = args
             .source
             .iter()

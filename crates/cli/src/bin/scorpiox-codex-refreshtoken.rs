@@ -34,6 +34,9 @@ struct Args {
     /// Working directory (selects the project configuration).
     #[arg(long, value_name = "DIR")]
     cwd: Option<PathBuf>,
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell) and exit
+    #[arg(long, value_enum, value_name = "SHELL")]
+    completions: Option<sx_cli::completions::Shell>,
 }
 
 fn main() -> ExitCode {
@@ -42,6 +45,9 @@ fn main() -> ExitCode {
             Ok(a) => a,
             Err(e) => return clap_failure(e, "scorpiox-codex-refreshtoken"),
         };
+        if let Some(shell) = args.completions {
+            return sx_cli::completions::print(<Args as clap::CommandFactory>::command(), shell);
+        }
         let config = load_config(args.cwd.as_deref(), &args.env, Vec::new())?;
         let path = match &args.credentials_file {
             Some(p) => p.clone(),

@@ -1,7 +1,8 @@
 //! `scorpiox-config`: read and edit `scorpiox-env.txt` (docs/spec.md §1, §2). Headless `--get/--set/
-//! --unset/--verbose/--dump/--json/--trust`, or a small line-based editor on a terminal.
+//! --unset/--verbose/--dump/--json/--trust`, or the interactive editor on a terminal
+//! (`sx_tui::config_editor`, docs/configuration.md).
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -9,8 +10,8 @@ use clap::{ArgGroup, Parser, ValueEnum};
 use serde_json::{Map, Value, json};
 use sx_cli::{Failure, clap_failure, main_with};
 use sx_config::{
-    Config, Entry, KEYS, KeyKind, LoadOptions, check_value, display_value, find_roots, key_spec,
-    load, parse_override, project_file, set_in_file, trust_project, trust_sensitive, unset_in_file,
+    Config, Entry, LoadOptions, check_value, display_value, find_roots, key_spec, load,
+    parse_override, project_file, set_in_file, trust_project, trust_sensitive, unset_in_file,
     user_file, valid_key,
 };
 
@@ -26,7 +27,7 @@ enum Level {
 /// interactive editor).
 #[derive(Debug, Parser)]
 #[command(name = "scorpiox-config", version)]
-#[command(group(ArgGroup::new("action").args(["get", "set", "unset", "verbose", "dump", "trust"])))]
+#[command(group(ArgGroup::new("action").args(["get", "set", "unset", "verbose", "dump", "trust", "completions"])))]
 struct Args {
     /// Print the resolved value of KEY (exit 1 when it has none)
     #[arg(long, value_name = "KEY")]
@@ -61,6 +62,9 @@ struct Args {
     /// Working directory (decides the project)
     #[arg(long, value_name = "DIR")]
     cwd: Option<PathBuf>,
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell) and exit
+    #[arg(long, value_enum, value_name = "SHELL")]
+    completions: Option<sx_cli::completions::Shell>,
 }
 
 fn main() -> ExitCode {
@@ -72,6 +76,9 @@ fn run() -> Result<(), Failure> {
         Ok(a) => a,
         Err(e) => return clap_failure(e, BIN),
     };
+    if let Some(shell) = args.completions {
+        return sx_cli::completions::print(<Args as clap::CommandFactory>::command(), shell);
+    }
     let cwd = match &args.cwd {
         Some(d) => d.clone(),
         None => std::env::current_dir()?,
@@ -132,7 +139,10 @@ fn run() -> Result<(), Failure> {
         return emit(&text);
     }
     if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
-        return interactive(&opts, home.as_deref());
+        let cfg = load_config(&opts)?;
+        return sx_tui::config_editor::run(opts, cfg).map_err(|e| {
+            Failure::runtime(format!("the terminal failed: {e}; use --get/--set instead"))
+        });
     }
     Err(Failure::usage(format!(
         "no action given and not on a terminal; use --get, --set, --unset, --verbose, --dump or \
@@ -285,134 +295,4 @@ fn set(
         }
     }
     Ok(())
-}
-
-fn describe_kind(kind: KeyKind) -> String {
-    match kind {
-        KeyKind::String => "text".into(),
-        KeyKind::Bool => "0 or 1".into(),
-        KeyKind::U64 => "a whole number".into(),
-        KeyKind::Enum(v) => {
-            let v: Vec<&str> = v
-                .iter()
-                .map(|s| if s.is_empty() { "\"\"" } else { s })
-                .collect();
-            format!("one of {}", v.join(", "))
-        }
-        KeyKind::Path => "a path (~ is your home)".into(),
-        KeyKind::Url => "an http(s) URL".into(),
-    }
-}
-
-/// Known keys in table order, then any other key with a value.
-fn listed_keys(cfg: &Config) -> Vec<String> {
-    let mut keys: Vec<String> = KEYS.iter().map(|s| s.name.to_string()).collect();
-    for (k, _) in cfg.entries() {
-        if key_spec(k).is_none() {
-            keys.push(k.to_string());
-        }
-    }
-    keys
-}
-
-fn print_list(cfg: &Config, keys: &[String]) {
-    let width = keys.iter().map(String::len).max().unwrap_or(0);
-    for (i, k) in keys.iter().enumerate() {
-        match cfg.entry(k) {
-            Some(e) => println!(
-                "{:>3}. {k:<width$}  {}  ({})",
-                i + 1,
-                display_value(k, &e.value),
-                e.source
-            ),
-            None => println!("{:>3}. {k:<width$}  (unset)", i + 1),
-        }
-    }
-}
-
-fn show_key(cfg: &Config, key: &str) {
-    match key_spec(key) {
-        Some(spec) => {
-            println!("{key}: {}", spec.help);
-            println!("  kind:    {}", describe_kind(spec.kind));
-            let default = match (key, spec.default) {
-                ("CODEX_CREDENTIALS_FILE", _) => "$CODEX_HOME/auth.json, else ~/.codex/auth.json",
-                (_, Some("")) => "(empty)",
-                (_, Some(d)) => d,
-                (_, None) => "(none)",
-            };
-            println!("  default: {default}");
-            if trust_sensitive(key) {
-                println!("  a project file may set it only once the project is trusted");
-            }
-        }
-        None => println!("{key}: not a key sx knows (kept and passed through)"),
-    }
-    match cfg.entry(key) {
-        Some(e) => println!(
-            "  value:   {}  ({})",
-            display_value(key, &e.value),
-            e.source
-        ),
-        None => println!("  value:   (unset)"),
-    }
-}
-
-fn interactive(opts: &LoadOptions, home: Option<&Path>) -> Result<(), Failure> {
-    let home = home.ok_or_else(no_home)?;
-    let file = user_file(home);
-    let mut cfg = load_config(opts)?;
-    let mut keys = listed_keys(&cfg);
-    println!("scorpiox-config: changes are written to {}", file.display());
-    print_list(&cfg, &keys);
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
-    let mut line = String::new();
-    loop {
-        print!("key (or KEY=VALUE, q to quit)> ");
-        std::io::stdout().flush()?;
-        line.clear();
-        if input.read_line(&mut line)? == 0 {
-            println!();
-            return Ok(());
-        }
-        let text = line.trim();
-        match text {
-            "" => print_list(&cfg, &keys),
-            "q" | "quit" | "exit" => return Ok(()),
-            _ if text.contains('=') => {
-                let result = parse_override(text).and_then(|(k, v)| {
-                    check_value(&k, &v)?;
-                    set_in_file(&file, &k, &v)?;
-                    Ok(k)
-                });
-                match result {
-                    Ok(k) => {
-                        println!("set {k} in {}", file.display());
-                        match load_config(opts) {
-                            Ok(c) => {
-                                cfg = c;
-                                keys = listed_keys(&cfg);
-                            }
-                            Err(f) => eprintln!("error: {f}"),
-                        }
-                    }
-                    Err(e) => eprintln!("error: {e}"),
-                }
-            }
-            _ => {
-                let key = match text.parse::<usize>() {
-                    Ok(n) if (1..=keys.len()).contains(&n) => keys[n - 1].clone(),
-                    _ => text.to_string(),
-                };
-                if valid_key(&key) {
-                    show_key(&cfg, &key);
-                } else {
-                    eprintln!(
-                        "error: {key:?} is not a key or a number from the list; type q to quit"
-                    );
-                }
-            }
-        }
-    }
 }

@@ -26,6 +26,9 @@ struct Args {
     /// Working directory (decides the project configuration)
     #[arg(long, value_name = "DIR")]
     cwd: Option<PathBuf>,
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell) and exit
+    #[arg(long, value_enum, value_name = "SHELL")]
+    completions: Option<sx_cli::completions::Shell>,
 }
 
 fn main() -> ExitCode {
@@ -37,6 +40,9 @@ fn run() -> Result<(), Failure> {
         Ok(a) => a,
         Err(e) => return clap_failure(e, BIN),
     };
+    if let Some(shell) = args.completions {
+        return sx_cli::completions::print(<Args as clap::CommandFactory>::command(), shell);
+    }
     let config = sx_cli::load_config(args.cwd.as_deref(), &args.overrides, Vec::new())?;
     let addrs = token_server::listen_addrs(&args.listen)?;
     let accounts = token_server::accounts(&config)?;

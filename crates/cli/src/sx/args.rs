@@ -22,7 +22,7 @@ pub enum OutputFormat {
     long_about = "scorpiox code: a fast terminal coding agent.\n\n\
         `sx` alone starts an interactive session; `sx \"prompt\"` or `sx -p \"prompt\"` runs one \
         prompt to completion and exits. Without a prompt, a prompt piped on stdin is used.",
-    after_help = "Configuration: scorpiox-env.txt (see `scorpiox-config --verbose`). Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 3 authentication failure, 130 cancelled."
+    after_help = "Configuration: scorpiox-env.txt (see `scorpiox-config --verbose`). Shell completions: `sx completions bash|zsh|fish`. Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 3 authentication failure, 130 cancelled."
 )]
 pub struct Args {
     /// The prompt (words are joined with spaces).

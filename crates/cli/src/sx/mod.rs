@@ -6,7 +6,8 @@ pub mod render;
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+use clap_complete::Shell;
 use sx_agent::AgentEvent;
 use sx_agent::startup::{self, Resume, StartError, StartOptions, Started};
 use sx_config::Config;
@@ -22,6 +23,12 @@ use render::{Renderer, stop_exit_code};
 
 pub fn main() -> ExitCode {
     crate::install_panic_hook();
+    if let Some(shell) = completions_request(std::env::args_os().skip(1)) {
+        return match crate::completions::print(completions_command(), shell) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(f) => crate::report(&f),
+        };
+    }
     let args = match Args::try_parse() {
         Ok(a) => a,
         Err(e) => {
@@ -35,6 +42,31 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(f) => crate::report(&f),
     }
+}
+
+/// `sx completions SHELL`, exactly: any other use of the word is a prompt (`sx completions
+/// are slow, why?`), so it is matched before the flags rather than being a clap subcommand.
+fn completions_request(mut args: impl Iterator<Item = std::ffi::OsString>) -> Option<Shell> {
+    let (first, shell) = (args.next()?, args.next()?);
+    if first != "completions" || args.next().is_some() {
+        return None;
+    }
+    Shell::from_str(shell.to_str()?, false).ok()
+}
+
+/// sx's flags plus the `completions` command, for the completion scripts.
+fn completions_command() -> clap::Command {
+    use clap::CommandFactory;
+    Args::command().subcommand(
+        clap::Command::new("completions")
+            .about("Print the shell completion script for sx")
+            .arg(
+                clap::Arg::new("shell")
+                    .value_name("SHELL")
+                    .required(true)
+                    .value_parser(clap::value_parser!(Shell)),
+            ),
+    )
 }
 
 impl From<ProviderError> for Failure {

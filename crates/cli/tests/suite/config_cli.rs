@@ -6,14 +6,15 @@ use std::process::Output;
 
 use super::common::Cmd;
 
-struct Fx {
-    _tmp: tempfile::TempDir,
-    home: PathBuf,
-    proj: PathBuf,
+/// A temporary HOME and project (a git root), canonical paths; also used by `config_tui`.
+pub(super) struct Fx {
+    pub(super) _tmp: tempfile::TempDir,
+    pub(super) home: PathBuf,
+    pub(super) proj: PathBuf,
 }
 
 impl Fx {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().canonicalize().unwrap();
         let (home, proj) = (root.join("home"), root.join("proj"));
@@ -45,11 +46,11 @@ impl Fx {
         std::fs::write(path, text).unwrap();
     }
 
-    fn user_file(&self) -> PathBuf {
+    pub(super) fn user_file(&self) -> PathBuf {
         self.home.join(".scorpiox/scorpiox-env.txt")
     }
 
-    fn project_file(&self) -> PathBuf {
+    pub(super) fn project_file(&self) -> PathBuf {
         self.proj.join("scorpiox-env.txt")
     }
 }
