@@ -393,3 +393,47 @@ fn the_first_run_sets_up_a_provider_and_goes_on_to_the_conversation() {
     let reqs = env.server.requests_to(sx_testkit::anthropic::MESSAGES_PATH);
     assert_eq!(reqs[0].header("x-api-key"), Some("sk-ant-secret-123"));
 }
+
+#[test]
+fn a_conversation_is_resumed_with_continue_and_with_resume() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    env.server
+        .enqueue("POST", CODEX_RESPONSES_PATH, text("The answer is 42."));
+    env.server
+        .enqueue("POST", CODEX_RESPONSES_PATH, text("Still 42."));
+    env.server
+        .enqueue("POST", CODEX_RESPONSES_PATH, text("A fresh start."));
+    let t = start(&env, &[], (90, 24));
+    t.wait_for("the prompt", idle);
+    t.type_text("what is the answer?");
+    t.keys(&["Enter"]);
+    t.wait_text("The answer is 42.");
+    t.wait_for("the prompt back", idle);
+    t.keys(&["C-d"]);
+    assert_eq!(t.wait_exit(), 0);
+    drop(t);
+
+    let t = start(&env, &["--continue"], (90, 24));
+    t.wait_text("resumed session");
+    t.wait_for("the prompt", idle);
+    t.type_text("and again?");
+    t.keys(&["Enter"]);
+    t.wait_text("Still 42.");
+    t.wait_for("the prompt back", idle);
+    let second = &env.server.requests_to(CODEX_RESPONSES_PATH)[1];
+    assert!(
+        second.text().contains("what is the answer?")
+            && second.text().contains("The answer is 42."),
+        "the history went with the resumed conversation"
+    );
+    // /clear starts a new conversation: the next request carries none of it.
+    t.type_text("/clear");
+    t.keys(&["Enter"]);
+    t.wait_text("new session");
+    t.type_text("hello");
+    t.keys(&["Enter"]);
+    t.wait_text("A fresh start.");
+    let third = &env.server.requests_to(CODEX_RESPONSES_PATH)[2];
+    assert!(!third.text().contains("what is the answer?"));
+}
