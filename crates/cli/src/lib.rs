@@ -4,6 +4,7 @@
 //! error and 3 on an authentication failure the user must fix. Errors are printed as one line,
 //! `error: <what happened>; <what to do>`, never a panic or a backtrace.
 
+pub mod commands;
 pub mod completions;
 pub mod login;
 pub mod sx;
@@ -224,6 +225,17 @@ pub fn clap_failure(e: clap::Error, bin: &str) -> Result<(), Failure> {
             Err(Failure::usage(format!("{what}; see '{bin} --help'")))
         }
     }
+}
+
+/// The arguments of the command that runs, as its own program would see them: `scorpiox-config
+/// --get X` whether it was started as `scorpiox-config --get X` or `sx config --get X`
+/// (docs/commands.md). Set once by [`commands::main`]; the process's own arguments otherwise.
+static ARGS: std::sync::OnceLock<Vec<std::ffi::OsString>> = std::sync::OnceLock::new();
+
+pub fn args() -> Vec<std::ffi::OsString> {
+    ARGS.get()
+        .cloned()
+        .unwrap_or_else(|| std::env::args_os().collect())
 }
 
 #[cfg(test)]

@@ -78,7 +78,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), Failure> {
-    let args = match Args::try_parse() {
+    let args = match Args::try_parse_from(crate::args()) {
         Ok(a) => a,
         Err(e) => return clap_failure(e, BIN),
     };

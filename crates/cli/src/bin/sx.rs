@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    sx_cli::sx::main()
+    sx_cli::commands::main()
 }

@@ -29,7 +29,7 @@ pub fn main() -> ExitCode {
             Err(f) => crate::report(&f),
         };
     }
-    let args = match Args::try_parse() {
+    let args = match Args::try_parse_from(crate::args()) {
         Ok(a) => a,
         Err(e) => {
             return match crate::clap_failure(e, "sx") {

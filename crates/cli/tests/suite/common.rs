@@ -125,7 +125,7 @@ pub struct Cmd(assert_cmd::Command);
 
 impl Cmd {
     pub fn cargo_bin(bin: &str) -> Cmd {
-        Cmd(assert_cmd::Command::cargo_bin(bin).unwrap())
+        Cmd(assert_cmd::Command::new(bin_path(bin)))
     }
 
     pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Cmd {
@@ -179,4 +179,22 @@ pub fn error_line(out: &Output) -> String {
         "expected exactly one error line, stderr was: {s}"
     );
     errors[0].to_string()
+}
+
+/// The program to run as `name`: `sx` itself, or a link to it by that name (one binary carries
+/// every command, docs/commands.md). The links live beside the built `sx`, made once, safely
+/// when tests race to make them.
+pub fn bin_path(name: &str) -> std::path::PathBuf {
+    let sx = assert_cmd::cargo::cargo_bin("sx");
+    if name == "sx" {
+        return sx;
+    }
+    let link = sx.with_file_name(name);
+    if std::fs::read_link(&link).is_err() {
+        let tmp = sx.with_file_name(format!(".{name}.{}.link", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink("sx", &tmp).unwrap();
+        std::fs::rename(&tmp, &link).unwrap();
+    }
+    link
 }

@@ -24,7 +24,7 @@ fn start(fx: &Fx) -> Tmux {
             ("PATH", std::env::var("PATH").unwrap_or_default()),
             ("TERM", "xterm-256color".to_string()),
         ],
-        &assert_cmd::cargo::cargo_bin("scorpiox-config"),
+        &super::common::bin_path("scorpiox-config"),
         &[],
         (100, 40),
     );

@@ -402,7 +402,7 @@ struct Running {
 
 impl Running {
     fn start(env: &Env) -> Running {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin(BIN))
+        let mut child = Command::new(super::common::bin_path(BIN))
             .env_clear()
             .env("HOME", &env.home)
             .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -5,6 +5,7 @@ mod anthropic_errors;
 mod broken_pipe;
 mod captures;
 mod codex_wire;
+mod commands;
 mod common;
 mod completions;
 mod config_cli;

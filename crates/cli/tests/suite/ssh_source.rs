@@ -60,7 +60,7 @@ fn auth_bytes(auth: &AuthJson) -> Vec<u8> {
 
 /// The directory holding the built binaries (scorpiox-codex-fetchtoken among them).
 fn bin_dir() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("scorpiox-codex-fetchtoken")
+    super::common::bin_path("scorpiox-codex-fetchtoken")
         .parent()
         .unwrap()
         .to_path_buf()

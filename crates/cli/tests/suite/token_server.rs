@@ -66,7 +66,7 @@ impl Team {
 
     /// The server on `listen`, refreshing at the issuer `auth_url`.
     fn command_on(&self, listen: &str, keys: &str, auth_url: &str) -> Command {
-        let mut c = Command::new(assert_cmd::cargo::cargo_bin(BIN));
+        let mut c = Command::new(super::common::bin_path(BIN));
         c.env_clear()
             .env("HOME", &self.env.home)
             .env("PATH", std::env::var("PATH").unwrap_or_default())

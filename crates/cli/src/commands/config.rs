@@ -6,9 +6,9 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::{Failure, clap_failure, main_with};
 use clap::{ArgGroup, Parser, ValueEnum};
 use serde_json::{Map, Value, json};
-use sx_cli::{Failure, clap_failure, main_with};
 use sx_config::{
     Config, Entry, LoadOptions, check_value, display_value, find_roots, key_spec, load,
     parse_override, project_file, set_in_file, trust_project, trust_sensitive, unset_in_file,
@@ -64,20 +64,20 @@ struct Args {
     cwd: Option<PathBuf>,
     /// Print the shell completion script (bash, zsh, fish, elvish, powershell) and exit
     #[arg(long, value_enum, value_name = "SHELL")]
-    completions: Option<sx_cli::completions::Shell>,
+    completions: Option<crate::completions::Shell>,
 }
 
-fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     main_with(run)
 }
 
 fn run() -> Result<(), Failure> {
-    let args = match Args::try_parse() {
+    let args = match Args::try_parse_from(crate::args()) {
         Ok(a) => a,
         Err(e) => return clap_failure(e, BIN),
     };
     if let Some(shell) = args.completions {
-        return sx_cli::completions::print(<Args as clap::CommandFactory>::command(), shell);
+        return crate::completions::print(<Args as clap::CommandFactory>::command(), shell);
     }
     let cwd = match &args.cwd {
         Some(d) => d.clone(),

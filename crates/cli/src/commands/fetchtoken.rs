@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::{Failure, clap_failure, load_config, main_with, runtime};
 use clap::Parser;
-use sx_cli::{Failure, clap_failure, load_config, main_with, runtime};
 use sx_config::{Config, display_value};
 use sxnet::auth::open_token_source;
 use sxnet::http::{ClientIdentity, client};
@@ -34,7 +34,7 @@ struct Args {
     cwd: Option<PathBuf>,
     /// Print the shell completion script (bash, zsh, fish, elvish, powershell) and exit
     #[arg(long, value_enum, value_name = "SHELL")]
-    completions: Option<sx_cli::completions::Shell>,
+    completions: Option<crate::completions::Shell>,
 }
 
 /// The C original's single-dash spellings.
@@ -47,14 +47,18 @@ fn normalize(args: impl Iterator<Item = String>) -> Vec<String> {
     .collect()
 }
 
-fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     main_with(|| {
-        let args = match Args::try_parse_from(normalize(std::env::args())) {
+        let args = match Args::try_parse_from(normalize(
+            crate::args()
+                .into_iter()
+                .map(|a| a.to_string_lossy().into_owned()),
+        )) {
             Ok(a) => a,
             Err(e) => return clap_failure(e, "scorpiox-codex-fetchtoken"),
         };
         if let Some(shell) = args.completions {
-            return sx_cli::completions::print(<Args as clap::CommandFactory>::command(), shell);
+            return crate::completions::print(<Args as clap::CommandFactory>::command(), shell);
         }
         let extra = args
             .source

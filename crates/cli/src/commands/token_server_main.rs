@@ -5,9 +5,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::token_server::{self, DEFAULT_LISTEN};
+use crate::{Failure, clap_failure, main_with};
 use clap::Parser;
-use sx_cli::token_server::{self, DEFAULT_LISTEN};
-use sx_cli::{Failure, clap_failure, main_with};
 use tokio::signal::unix::{SignalKind, signal};
 
 const BIN: &str = "scorpiox-token-server";
@@ -28,22 +28,22 @@ struct Args {
     cwd: Option<PathBuf>,
     /// Print the shell completion script (bash, zsh, fish, elvish, powershell) and exit
     #[arg(long, value_enum, value_name = "SHELL")]
-    completions: Option<sx_cli::completions::Shell>,
+    completions: Option<crate::completions::Shell>,
 }
 
-fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     main_with(run)
 }
 
 fn run() -> Result<(), Failure> {
-    let args = match Args::try_parse() {
+    let args = match Args::try_parse_from(crate::args()) {
         Ok(a) => a,
         Err(e) => return clap_failure(e, BIN),
     };
     if let Some(shell) = args.completions {
-        return sx_cli::completions::print(<Args as clap::CommandFactory>::command(), shell);
+        return crate::completions::print(<Args as clap::CommandFactory>::command(), shell);
     }
-    let config = sx_cli::load_config(args.cwd.as_deref(), &args.overrides, Vec::new())?;
+    let config = crate::load_config(args.cwd.as_deref(), &args.overrides, Vec::new())?;
     let addrs = token_server::listen_addrs(&args.listen)?;
     let accounts = token_server::accounts(&config)?;
     for w in &accounts.warnings {

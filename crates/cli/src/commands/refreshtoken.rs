@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::{Failure, clap_failure, load_config, main_with, runtime};
 use clap::Parser;
-use sx_cli::{Failure, clap_failure, load_config, main_with, runtime};
 use sxnet::auth::{AuthFile, LocalSource, mask};
 use sxnet::http::{ClientIdentity, client};
 
@@ -36,17 +36,17 @@ struct Args {
     cwd: Option<PathBuf>,
     /// Print the shell completion script (bash, zsh, fish, elvish, powershell) and exit
     #[arg(long, value_enum, value_name = "SHELL")]
-    completions: Option<sx_cli::completions::Shell>,
+    completions: Option<crate::completions::Shell>,
 }
 
-fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     main_with(|| {
-        let args = match Args::try_parse() {
+        let args = match Args::try_parse_from(crate::args()) {
             Ok(a) => a,
             Err(e) => return clap_failure(e, "scorpiox-codex-refreshtoken"),
         };
         if let Some(shell) = args.completions {
-            return sx_cli::completions::print(<Args as clap::CommandFactory>::command(), shell);
+            return crate::completions::print(<Args as clap::CommandFactory>::command(), shell);
         }
         let config = load_config(args.cwd.as_deref(), &args.env, Vec::new())?;
         let path = match &args.credentials_file {
