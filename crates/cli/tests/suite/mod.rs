@@ -4,6 +4,7 @@ mod anthropic_captures;
 mod anthropic_errors;
 mod broken_pipe;
 mod captures;
+mod claude_code;
 mod codex_wire;
 mod common;
 mod config_cli;
