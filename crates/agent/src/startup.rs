@@ -144,6 +144,16 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
     let traffic_on = config.flag("TRAFFIC_LOG");
     let slot = Arc::new(TrafficSlot::default());
     let provider = open_provider(config, traffic_on.then(|| slot.clone()))?;
+    if provider.capabilities().runs_own_tools && !functions.is_empty() {
+        warnings.push(format!(
+            "user functions are not offered through {} (it runs its own tools); {} ignored",
+            provider.name(),
+            match functions.len() {
+                1 => "1 function is".to_string(),
+                n => format!("{n} functions are"),
+            }
+        ));
+    }
 
     let (session, messages, system) = match &opts.resume {
         Some(which) => {

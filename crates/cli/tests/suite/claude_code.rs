@@ -419,6 +419,32 @@ fn tools_off_is_no_tools_for_the_cli_either() {
 }
 
 #[test]
+fn user_functions_are_not_offered_and_it_says_so() {
+    let env = Env::new();
+    let fns = env.home.join("fns.json");
+    std::fs::write(
+        &fns,
+        json!([{"name": "deploy", "description": "d", "parameters": {"type": "object"}, "command": "true"}])
+            .to_string(),
+    )
+    .unwrap();
+    let out = sx(&env, &["text.jsonl"])
+        .args(["-p", "hi", "--functions"])
+        .arg(&fns)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        stderr_of(&out).contains(
+            "warning: user functions are not offered through claude_code (it runs its own tools); 1 function is ignored"
+        ),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!calls(&env)[0].to_string().contains("deploy"));
+}
+
+#[test]
 fn an_image_reaches_the_cli_as_a_base64_block() {
     let env = Env::new();
     let png = env.proj.join("shot.png");

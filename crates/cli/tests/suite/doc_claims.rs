@@ -228,19 +228,6 @@ fn the_default_provider_is_not_built_yet_and_says_so_with_exit_2() {
     assert!(out.stdout.is_empty());
     assert!(env.server.requests().is_empty(), "nothing was sent");
     assert!(sessions(&env).is_empty(), "no session left behind");
-
-    let name = "claude_code";
-    let out = env
-        .cmd("sx")
-        .args(["-p", "hi", "--provider", name])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr_of(&out));
-    let line = error_line(&out);
-    assert!(
-        line.contains(&format!("provider '{name}' is not available")),
-        "{line}"
-    );
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod anthropic_errors;
 mod broken_pipe;
 mod captures;
 mod claude_code;
+mod claude_code_real;
 mod codex_wire;
 mod common;
 mod config_cli;
