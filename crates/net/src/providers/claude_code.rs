@@ -35,7 +35,7 @@ use crate::event::{Completion, EventSink, StreamEvent};
 use crate::model::Request;
 pub use args::PermissionMode;
 use output::{CliOutput, Outcome};
-pub use process::Limits;
+pub use process::{Limits, LineReader};
 
 pub struct ClaudeCodeProvider {
     /// The resolved binary, and how the configuration named it (for messages).
@@ -144,6 +144,26 @@ impl Provider for ClaudeCodeProvider {
                 message: "Claude Code could not start a new conversation; run `claude` in this directory to look into it".into(),
             }),
         }
+    }
+}
+
+/// Decode a whole `stream-json` output (benchmarks, offline replay): the path a live turn's
+/// stdout takes — bounded lines, the line state machine, the completion — minus the process.
+pub async fn decode_output<R: tokio::io::AsyncRead + Unpin>(
+    reader: R,
+    show_thinking: bool,
+    sink: &mut EventSink<'_>,
+) -> Result<Completion, ProviderError> {
+    let mut lines = LineReader::new(reader, Limits::default());
+    let mut out = CliOutput::new(show_thinking);
+    while let Some(line) = lines.next_line().await? {
+        out.on_line(line, sink)?;
+    }
+    match out.finish("exited with status 0", "", "claude")? {
+        Outcome::Done(c) => Ok(c),
+        Outcome::StaleSession => Err(ProviderError::Cli {
+            message: "the output resumes a conversation Claude Code does not have".into(),
+        }),
     }
 }
 

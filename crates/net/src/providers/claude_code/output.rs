@@ -177,6 +177,17 @@ impl CliOutput {
         if line.is_empty() {
             return Ok(());
         }
+        if let Some(fast) = fast_stream_event(line) {
+            if self.session_id.is_none()
+                && let Some(id) = fast.session_id.filter(|id| !id.is_empty())
+            {
+                self.session_id = Some(id.to_string());
+            }
+            if !fast.top {
+                return Ok(());
+            }
+            return self.on_stream_event(fast.event, sink);
+        }
         let env: Envelope<'_> =
             serde_json::from_str(line).map_err(|e| ProviderError::Protocol {
                 detail: format!(
@@ -222,14 +233,22 @@ impl CliOutput {
     }
 
     fn on_stream_event(&mut self, ev: &str, sink: &mut EventSink<'_>) -> Result<(), ProviderError> {
-        let head: EventHead<'_> =
-            serde_json::from_str(ev).map_err(|e| ProviderError::Protocol {
-                detail: format!("a stream_event of Claude Code holds no Messages event ({e})"),
-            })?;
-        if &*head.ty == "message_start" {
-            self.live = Some(MessagesStream::new(ProviderId::ClaudeCode));
-            if let Some(id) = head.message.and_then(|m| m.id) {
-                self.streamed.push(id.into_owned());
+        // The API (and the CLI, passing its events on) writes `type` first: a delta is known
+        // by its first bytes, and only a `message_start` is parsed here.
+        let start = match ev.strip_prefix(r#"{"type":""#) {
+            Some(rest) => rest.starts_with(r#"message_start""#),
+            None => true,
+        };
+        if start {
+            let head: EventHead<'_> =
+                serde_json::from_str(ev).map_err(|e| ProviderError::Protocol {
+                    detail: format!("a stream_event of Claude Code holds no Messages event ({e})"),
+                })?;
+            if &*head.ty == "message_start" {
+                self.live = Some(MessagesStream::new(ProviderId::ClaudeCode));
+                if let Some(id) = head.message.and_then(|m| m.id) {
+                    self.streamed.push(id.into_owned());
+                }
             }
         }
         let Some(live) = &mut self.live else {
@@ -437,6 +456,98 @@ impl CliOutput {
             stop,
             provider_session: self.session_id,
         }))
+    }
+}
+
+/// A `stream_event` line as the CLI writes it — `{"type":"stream_event","event":{…}` then flat
+/// fields — taken apart without serde: skipping the nested event with serde costs an
+/// allocation per line (its scratch stack for nested values), and this is the per-token path.
+/// `None` for any other line, or one in another shape: the general path reads those.
+struct FastEvent<'a> {
+    event: &'a str,
+    top: bool,
+    session_id: Option<&'a str>,
+}
+
+fn fast_stream_event(line: &str) -> Option<FastEvent<'_>> {
+    let rest = line.strip_prefix(r#"{"type":"stream_event","event":"#)?;
+    let end = value_end(rest.as_bytes())?;
+    let (event, mut tail) = rest.split_at(end);
+    if !event.starts_with('{') {
+        return None;
+    }
+    let (mut top, mut session_id) = (true, None);
+    // The flat fields after the event: `,"key":value` … `}`.
+    loop {
+        if tail == "}" {
+            return Some(FastEvent {
+                event,
+                top,
+                session_id,
+            });
+        }
+        let after = tail.strip_prefix(",\"")?;
+        let q = after.find('"')?;
+        let (key, value_on) = (&after[..q], after[q + 1..].strip_prefix(':')?);
+        let n = value_end(value_on.as_bytes())?;
+        let value = &value_on[..n];
+        match key {
+            "parent_tool_use_id" => top = value == "null",
+            "session_id" => {
+                let id = value.strip_prefix('"')?.strip_suffix('"')?;
+                if id.contains('\\') {
+                    return None;
+                }
+                session_id = Some(id);
+            }
+            _ if key.contains('\\') => return None,
+            _ => {}
+        }
+        tail = &value_on[n..];
+    }
+}
+
+/// Where the JSON value at the start of `s` ends. No validation beyond nesting and strings:
+/// the event is parsed properly after.
+fn value_end(s: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = 0;
+    loop {
+        match *s.get(i)? {
+            b'"' => {
+                i += 1;
+                loop {
+                    match *s.get(i)? {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+                i += 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                i += 1;
+            }
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                i += 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ if depth == 0 => {
+                let len = s[i..]
+                    .iter()
+                    .position(|b| matches!(b, b',' | b'}' | b']'))
+                    .unwrap_or(s.len() - i);
+                return (len > 0).then_some(i + len);
+            }
+            _ => i += 1,
+        }
     }
 }
 

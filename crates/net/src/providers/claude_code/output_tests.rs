@@ -282,3 +282,61 @@ fn output_that_ends_without_a_result_is_an_error() {
         "{e}"
     );
 }
+
+/// The same lines with `type` and `event` not first: the general path.
+fn reordered(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let Ok(Value::Object(m)) = serde_json::from_str::<Value>(l) else {
+                return l.to_string();
+            };
+            let mut v: Vec<(String, Value)> = m.into_iter().collect();
+            v.reverse();
+            let inner: Vec<String> = v
+                .iter()
+                .map(|(k, v)| format!("{}:{v}", Value::String(k.clone())))
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_fast_path_for_stream_events_reads_what_the_general_path_reads() {
+    for name in ["text.jsonl", "thinking.jsonl", "tools.jsonl"] {
+        let text = fixture(name);
+        let again = reordered(&text);
+        assert!(!again.contains(r#"{"type":"stream_event","event""#));
+        let (fast, a) = feed(&text, true);
+        let (general, b) = feed(&again, true);
+        assert_eq!(fast, general, "{name}");
+        let (a, b) = (done(a), done(b));
+        assert_eq!(a.message, b.message);
+        assert_eq!(a.provider_session, b.provider_session);
+    }
+}
+
+#[test]
+fn the_fast_path_takes_strings_escapes_and_sub_agents_apart() {
+    let line = r#"{"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a } \" ] {"}},"session_id":"s9","parent_tool_use_id":null,"uuid":"u","ttft_ms":14}"#;
+    let f = fast_stream_event(line).unwrap();
+    assert!(f.event.ends_with(r#""a } \" ] {"}}"#), "{}", f.event);
+    assert!(f.top);
+    assert_eq!(f.session_id, Some("s9"));
+    let sub = line.replace(
+        r#""parent_tool_use_id":null"#,
+        r#""parent_tool_use_id":"toolu_1""#,
+    );
+    assert!(!fast_stream_event(&sub).unwrap().top);
+    // Another shape: left to the general path.
+    assert!(fast_stream_event(r#"{"type":"stream_event","event":{"a":1},"x":1"#).is_none());
+    assert!(fast_stream_event(r#"{"type":"assistant","message":{}}"#).is_none());
+    assert_eq!(value_end(b"123,"), Some(3));
+    assert_eq!(value_end(br#""a\"b"x"#), Some(6));
+    assert_eq!(value_end(b"[1,[2],{}]x"), Some(10));
+    assert_eq!(value_end(b"{"), None);
+    // A sub-agent's deltas never reach the answer.
+    let (seen, _) = feed(&sub, true);
+    assert!(seen.is_empty(), "{seen:?}");
+}
