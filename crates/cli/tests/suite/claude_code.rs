@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sx_testkit::auth::AuthJson;
 use sx_testkit::{CODEX_RESPONSES_PATH, MockResponse, fixture, fixtures_dir};
 
-use super::agent::sessions;
+use super::agent::{assert_group_ends, live_processes_of_group, sessions};
 use super::common::{Cmd, Env, assert_no_panic, error_line, json_lines, read_json, stderr_of};
 
 /// The CLI session of the recorded text turn (tests/fixtures/claude_code/text.jsonl).
@@ -505,14 +505,24 @@ fn a_missing_binary_is_one_line_naming_the_key_and_the_install() {
     assert!(error_line(&out).contains("CLAUDE_CODE_BIN=claude is not on PATH"));
 }
 
+/// `sx -p hi ARGS` with the fake playing `name`: it fails with `code`; its one error line and
+/// its stdout.
+fn failure(name: &str, args: &[&str], code: i32) -> (String, String) {
+    let env = Env::new();
+    let out = sx(&env, &[name])
+        .args(["-p", "hi"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(code), "{name}: {}", stderr_of(&out));
+    (error_line(&out), stdout(&out))
+}
+
 #[test]
 fn a_signed_out_cli_is_exit_3_saying_to_sign_in() {
     for name in ["not_logged_in.jsonl", "invalid_api_key.jsonl"] {
-        let env = Env::new();
-        let out = sx(&env, &[name]).args(["-p", "hi"]).output().unwrap();
-        assert_eq!(out.status.code(), Some(3), "{name}: {}", stderr_of(&out));
-        assert_eq!(stdout(&out), "", "{name}");
-        let line = error_line(&out);
+        let (line, out) = failure(name, &[], 3);
+        assert_eq!(out, "", "{name}: its words are not the answer");
         assert!(
             line.starts_with("error: Claude Code is not signed in ("),
             "{line}"
@@ -523,13 +533,7 @@ fn a_signed_out_cli_is_exit_3_saying_to_sign_in() {
 
 #[test]
 fn a_cli_that_exits_early_is_one_line_with_its_stderr() {
-    let env = Env::new();
-    let out = sx(&env, &["root_bypass.jsonl"])
-        .args(["-p", "hi", "--yolo"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let line = error_line(&out);
+    let (line, _) = failure("root_bypass.jsonl", &["--yolo"], 1);
     assert!(
         line.starts_with(&format!(
             "error: Claude Code ({}) exited with status 1 before it finished the turn: --dangerously-skip-permissions cannot be used with root/sudo privileges",
@@ -537,14 +541,8 @@ fn a_cli_that_exits_early_is_one_line_with_its_stderr() {
         )),
         "{line}"
     );
-    let env = Env::new();
-    let out = sx(&env, &["early_exit.jsonl"])
-        .args(["-p", "hi"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(stdout(&out), "Hello \n", "what streamed before the crash");
-    let line = error_line(&out);
+    let (line, out) = failure("early_exit.jsonl", &[], 1);
+    assert_eq!(out, "Hello \n", "what streamed before the crash");
     assert!(
         line.contains("TypeError: undefined is not an object"),
         "{line}"
@@ -557,13 +555,7 @@ fn a_cli_that_exits_early_is_one_line_with_its_stderr() {
 
 #[test]
 fn a_line_that_is_not_json_is_one_line_and_no_panic() {
-    let env = Env::new();
-    let out = sx(&env, &["malformed.jsonl"])
-        .args(["-p", "hi"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let line = error_line(&out);
+    let (line, _) = failure("malformed.jsonl", &[], 1);
     assert!(line.starts_with("error: malformed response from the server (a line of Claude Code's stream-json output is not a JSON object"), "{line}");
     assert!(
         line.contains("Debug: plugin sync skipped (offline)"),
@@ -573,31 +565,20 @@ fn a_line_that_is_not_json_is_one_line_and_no_panic() {
 
 #[test]
 fn api_failures_behind_the_cli_keep_their_meaning() {
-    let env = Env::new();
-    let out = sx(&env, &["overloaded.jsonl"])
-        .args(["-p", "hi"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(error_line(&out).starts_with(
-        "error: the model is at capacity (HTTP 529: Claude Code: API Error: 529 Overloaded."
-    ));
-    let out = sx(&env, &["rate_limited.jsonl"])
-        .args(["-p", "hi"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(error_line(&out).starts_with(
-        "error: rate limited by the server (Claude Code: API Error: Request rejected (429)"
-    ));
-}
-
-/// Whether `pid` runs (a zombie does not).
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
-    })
+    let (line, _) = failure("overloaded.jsonl", &[], 1);
+    assert!(
+        line.starts_with(
+            "error: the model is at capacity (HTTP 529: Claude Code: API Error: 529 Overloaded."
+        ),
+        "{line}"
+    );
+    let (line, _) = failure("rate_limited.jsonl", &[], 1);
+    assert!(
+        line.starts_with(
+            "error: rate limited by the server (Claude Code: API Error: Request rejected (429)"
+        ),
+        "{line}"
+    );
 }
 
 #[test]
@@ -644,7 +625,13 @@ fn ctrl_c_kills_the_cli_and_what_it_started() {
         );
         std::thread::sleep(Duration::from_millis(10));
     };
-    assert!(pids.iter().all(|p| alive(*p)));
+    // The fake leads its process group (the provider starts it in one of its own).
+    let pgid = pids[0];
+    assert_eq!(
+        live_processes_of_group(pgid).len(),
+        2,
+        "the CLI and its child run"
+    );
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,
@@ -660,19 +647,7 @@ fn ctrl_c_kills_the_cli_and_what_it_started() {
         .unwrap();
     assert_no_panic(&stderr);
     assert_eq!(status.code(), Some(130), "{stderr}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while pids.iter().any(|p| alive(*p)) {
-        if Instant::now() > deadline {
-            for p in &pids {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(*p),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-            panic!("still running after the cancel: {pids:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    assert_group_ends(pgid, "the CLI");
 }
 
 #[test]

@@ -106,21 +106,10 @@ async fn one_turn_is_one_process_with_the_message_on_stdin() {
     let c = r.unwrap();
     assert_eq!(c.message.text(), "Hello from the mock.");
     assert_eq!(&seen[..2], ["text Hello ", "text from the mock."]);
+    // The flags themselves: args.rs; here, that they reach the process.
     assert_eq!(
         f.read("argv").lines().collect::<Vec<_>>(),
-        [
-            "-p",
-            "--output-format",
-            "stream-json",
-            "--verbose",
-            "--include-partial-messages",
-            "--input-format",
-            "stream-json",
-            "--model",
-            "claude-sonnet-5",
-            "--permission-mode",
-            "default",
-        ]
+        args::turn_args(&request(&msgs, &tools, None), PermissionMode::Default, None)
     );
     assert_eq!(
         Path::new(f.read("cwd").trim()).canonicalize().unwrap(),

@@ -134,6 +134,7 @@ fn note_pid(pid: u32) {
 
 fn replay(script: &str) -> ExitCode {
     let mut out = std::io::stdout().lock();
+    let mut children = Vec::new();
     for line in script.lines() {
         if let Some(text) = line.strip_prefix("#stderr ") {
             eprintln!("{text}");
@@ -146,10 +147,14 @@ fn replay(script: &str) -> ExitCode {
                 .spawn()
                 .expect("sleep starts");
             note_pid(child.id());
+            // Never waited for: it is the CLI's leftover the provider must kill with the group.
+            children.push(child);
         } else if line == "#hang" {
             let _ = out.flush();
             loop {
                 std::thread::park();
+                // Reaped only if it ended (it never does before the group is killed).
+                children.retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_))));
             }
         } else if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
             // The reader went away: so does the CLI.

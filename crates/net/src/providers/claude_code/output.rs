@@ -218,15 +218,14 @@ impl CliOutput {
                     self.on_user(m.get(), sink)?;
                 }
             }
-            "system" => {
-                if env.subtype.as_deref() == Some("compact_boundary") {
-                    sink(StreamEvent::Notice(
-                        "Claude Code compacted its conversation to fit the model's context window",
-                    ));
-                }
+            "system" if env.subtype.as_deref() == Some("compact_boundary") => {
+                sink(StreamEvent::Notice(
+                    "Claude Code compacted its conversation to fit the model's context window",
+                ));
             }
             "result" => self.on_result(line, sink)?,
-            // Sub-agents' deltas, and line types added later.
+            // Other system lines (init: its session id is taken above), sub-agents' deltas,
+            // and line types added later.
             _ => {}
         }
         Ok(())

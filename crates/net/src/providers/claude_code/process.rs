@@ -238,7 +238,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
 
 /// "64 MiB", "10 bytes".
 fn size(n: u64) -> String {
-    if n >= 1 << 20 && n % (1 << 20) == 0 {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
         format!("{} MiB", n >> 20)
     } else {
         format!("{n} bytes")
