@@ -20,6 +20,7 @@
 
 mod args;
 mod errors;
+mod fast_line;
 mod input;
 mod output;
 mod process;

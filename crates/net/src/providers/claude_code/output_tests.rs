@@ -3,6 +3,7 @@
 use pretty_assertions::assert_eq;
 
 use super::*;
+use crate::providers::claude_code::fast_line::value_end;
 
 /// What the sink saw, one string per event.
 fn show(ev: StreamEvent<'_>) -> String {
