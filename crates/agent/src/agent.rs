@@ -228,12 +228,13 @@ impl Agent {
             self.last_tokens = completion.usage.input_tokens + completion.usage.output_tokens;
             run_usage.add(&completion.usage);
             self.usage.add(&completion.usage);
-            if let Some(id) = completion.provider_session.take() {
-                if let Some(s) = &mut self.session {
-                    s.meta.provider_session = Some(id.clone());
-                }
-                self.provider_session = Some(id);
+            // The id to keep, or none: a provider that keeps no history of its own answered, so
+            // an older id no longer holds the whole conversation.
+            let kept = completion.provider_session.take();
+            if let Some(s) = &mut self.session {
+                s.meta.provider_session = kept.clone();
             }
+            self.provider_session = kept;
             let calls: Vec<ToolCall> = completion.message.tool_calls().cloned().collect();
             self.push(completion.message, sink);
             if calls.is_empty() {
@@ -373,6 +374,8 @@ impl Agent {
         self.session_id = new_id;
         self.messages.clear();
         self.last_tokens = 0;
+        // A provider's own conversation did not fit either: it starts again from the note.
+        self.provider_session = None;
         sink(AgentEvent::Notice(&format!(
             "context compacted: the conversation continues in session {} (the old transcript is kept)",
             self.session_id

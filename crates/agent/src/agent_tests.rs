@@ -400,3 +400,90 @@ async fn a_provider_that_runs_its_own_tools_is_shown_not_second_guessed() {
         "the provider's own conversation id goes back with the next turn"
     );
 }
+
+/// Answers in turn: a conversation id to keep, none, or a context overflow; records the id
+/// each request carried.
+struct Sessions {
+    replies: Mutex<Vec<Option<Option<&'static str>>>>,
+    seen: Mutex<Vec<Option<String>>>,
+}
+
+#[async_trait]
+impl Provider for Sessions {
+    fn id(&self) -> sxnet::ProviderId {
+        sxnet::ProviderId::ClaudeCode
+    }
+    fn capabilities(&self) -> sxnet::providers::Capabilities {
+        OwnTools {
+            sessions_seen: Mutex::new(Vec::new()),
+        }
+        .capabilities()
+    }
+    fn context_window(&self, _: &str) -> Option<u64> {
+        None
+    }
+    async fn stream(
+        &self,
+        req: &Request<'_>,
+        _sink: &mut sxnet::EventSink<'_>,
+    ) -> Result<Completion, ProviderError> {
+        self.seen
+            .lock()
+            .unwrap()
+            .push(req.provider_session.map(str::to_owned));
+        let Some(keep) = self.replies.lock().unwrap().remove(0) else {
+            return Err(ProviderError::ContextWindowExceeded {
+                message: "Prompt is too long".into(),
+            });
+        };
+        Ok(Completion {
+            message: text("ok"),
+            usage: Usage::default(),
+            stop: WireStop::EndTurn,
+            provider_session: keep.map(str::to_owned),
+        })
+    }
+}
+
+#[tokio::test]
+async fn an_answer_without_a_provider_session_forgets_the_older_one() {
+    // The second answer comes from a provider that keeps no history (a session continued
+    // under another provider): the CLI's conversation no longer holds everything.
+    let p = Arc::new(Sessions {
+        replies: Mutex::new(vec![Some(Some("cli-1")), Some(None), Some(Some("cli-2"))]),
+        seen: Mutex::new(Vec::new()),
+    });
+    let mut agent = agent(p.clone(), vec![], Mode::Auto);
+    let cancel = CancellationToken::new();
+    for prompt in ["a", "b", "c"] {
+        agent
+            .run(vec![Block::text(prompt)], &cancel, &mut |_| {})
+            .await;
+    }
+    assert_eq!(
+        *p.seen.lock().unwrap(),
+        [None, Some("cli-1".to_string()), None]
+    );
+}
+
+#[tokio::test]
+async fn compaction_starts_the_providers_own_conversation_again() {
+    let p = Arc::new(Sessions {
+        replies: Mutex::new(vec![Some(Some("cli-1")), None, Some(Some("cli-2"))]),
+        seen: Mutex::new(Vec::new()),
+    });
+    let mut agent = agent(p.clone(), vec![], Mode::Auto);
+    let cancel = CancellationToken::new();
+    agent
+        .run(vec![Block::text("a")], &cancel, &mut |_| {})
+        .await;
+    let out = agent
+        .run(vec![Block::text("b")], &cancel, &mut |_| {})
+        .await;
+    assert_eq!(out.stop, StopReason::EndTurn);
+    assert_eq!(
+        *p.seen.lock().unwrap(),
+        [None, Some("cli-1".to_string()), None],
+        "after the overflow, a new conversation from the compaction note"
+    );
+}

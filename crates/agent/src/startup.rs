@@ -146,6 +146,16 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
     // The provider that answers (the default `scorpiox` may have chosen one) names the model.
     let provider_id = provider.id();
     let model = model(config, provider_id);
+    if provider.capabilities().runs_own_tools && !functions.is_empty() {
+        warnings.push(format!(
+            "user functions are not offered through {} (it runs its own tools); {} ignored",
+            provider.name(),
+            match functions.len() {
+                1 => "1 function is".to_string(),
+                n => format!("{n} functions are"),
+            }
+        ));
+    }
 
     let (session, messages, system) = match &opts.resume {
         Some(which) => {

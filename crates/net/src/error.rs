@@ -115,6 +115,11 @@ pub enum ProviderError {
     )]
     Protocol { detail: String },
 
+    /// A program the provider drives (the `claude` CLI) failed; `message` says what happened
+    /// and what to do.
+    #[error("{message}")]
+    Cli { message: String },
+
     #[error("cancelled")]
     Cancelled,
 }
@@ -140,6 +145,7 @@ impl ProviderError {
             | ProviderError::InvalidRequest { .. }
             | ProviderError::UnexpectedStatus { .. }
             | ProviderError::Protocol { .. }
+            | ProviderError::Cli { .. }
             | ProviderError::Cancelled => false,
         }
     }
@@ -164,6 +170,7 @@ impl ProviderError {
             | ProviderError::StreamTruncated { .. }
             | ProviderError::Incomplete { .. }
             | ProviderError::Protocol { .. }
+            | ProviderError::Cli { .. }
             | ProviderError::Cancelled => None,
         }
     }
@@ -189,6 +196,7 @@ impl ProviderError {
             | ProviderError::UnexpectedStatus { .. }
             | ProviderError::Network { .. }
             | ProviderError::Protocol { .. }
+            | ProviderError::Cli { .. }
             | ProviderError::Cancelled => false,
         }
     }
@@ -212,6 +220,7 @@ impl ProviderError {
             | ProviderError::Incomplete { .. }
             | ProviderError::Failed { .. }
             | ProviderError::Protocol { .. }
+            | ProviderError::Cli { .. }
             | ProviderError::Cancelled => EXIT_RUNTIME,
         }
     }

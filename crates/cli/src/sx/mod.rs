@@ -92,6 +92,11 @@ fn run(args: Args) -> Result<u8, Failure> {
     if let Some(m) = &args.model {
         extra.push(("MODEL".to_string(), m.clone()));
     }
+    // `--yolo` is APPROVAL=auto for everything that reads the configuration (the claude_code
+    // provider maps it to Claude Code's permission mode).
+    if args.yolo {
+        extra.push(("APPROVAL".to_string(), "auto".to_string()));
+    }
     let config = crate::load_config(None, &args.env, extra.clone())?;
 
     if args.list_models {

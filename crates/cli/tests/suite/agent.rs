@@ -573,7 +573,7 @@ fn a_planted_secret_never_reaches_traffic_or_the_transcript() {
 
 /// The processes of process group `pgid` that still run (zombies count as gone), from /proc:
 /// without a readable /proc (not Linux) the test fails rather than finding nothing.
-fn live_processes_of_group(pgid: i32) -> Vec<i32> {
+pub(super) fn live_processes_of_group(pgid: i32) -> Vec<i32> {
     let entries = std::fs::read_dir("/proc").expect("this test reads /proc (Linux only)");
     assert!(
         Path::new("/proc/self/stat").is_file(),
@@ -684,19 +684,25 @@ fn cancelling_mid_tool_kills_the_command_and_keeps_the_pairing() {
     let last = msgs.last().unwrap();
     assert_eq!(last["content"][0]["type"], "tool_result");
     assert_eq!(last["content"][0]["call_id"], "slow");
-    // The shell and its `sleep` are gone (SIGKILL is delivered asynchronously: allow a moment).
+    // The shell and its `sleep` are gone.
+    assert_group_ends(pgid, "the command");
+}
+
+/// Fail unless every process of group `pgid` ends (SIGKILL is delivered asynchronously: allow
+/// a moment, under a generous deadline); what is left is killed then. `what` names the group.
+pub(super) fn assert_group_ends(pgid: i32, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let live = live_processes_of_group(pgid);
         if live.is_empty() {
-            break;
+            return;
         }
         if Instant::now() > deadline {
             let _ = nix::sys::signal::killpg(
                 nix::unistd::Pid::from_raw(pgid),
                 nix::sys::signal::Signal::SIGKILL,
             );
-            panic!("the command was not killed: processes {live:?} of its group still run");
+            panic!("{what} was not killed: processes {live:?} of its group still run");
         }
         std::thread::sleep(Duration::from_millis(10));
     }

@@ -1,8 +1,8 @@
 //! Promises of `docs/providers.md`, `docs/architecture.md` and `docs/agent.md` that no other
 //! test pinned: a transient refresh failure with a still-valid token, the statuses and stream
 //! endings that are retried (`response.incomplete`, 529, 408, 409), an HTTP 400
-//! `context_length_exceeded` compacting like its in-stream twin, and the default provider
-//! (`scorpiox`, not built yet) failing with exit 2. Each drives the real `sx` against the mock.
+//! `context_length_exceeded` compacting like its in-stream twin, and a provider that cannot
+//! start leaving nothing behind. Each drives the real `sx` against the mock.
 
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -205,7 +205,7 @@ fn an_http_400_context_length_exceeded_compacts_once_then_reports() {
     assert_eq!(env.server.requests_to(PATH).len(), 2, "compacted once only");
 }
 
-// --- docs/providers.md: providers not built yet -----------------------------------------------
+// --- docs/providers.md: a provider that cannot start ----------------------------------------------
 
 #[test]
 fn a_provider_that_cannot_start_leaves_nothing_behind() {

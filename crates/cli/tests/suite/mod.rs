@@ -4,6 +4,8 @@ mod anthropic_captures;
 mod anthropic_errors;
 mod broken_pipe;
 mod captures;
+mod claude_code;
+mod claude_code_real;
 mod codex_wire;
 mod commands;
 mod common;

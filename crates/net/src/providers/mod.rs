@@ -6,6 +6,7 @@
 //! idle timeout, the traffic log and credential recovery; a provider never prints.
 
 pub mod anthropic;
+pub mod claude_code;
 pub mod codex;
 pub mod gemini;
 pub mod openai;
@@ -119,9 +120,7 @@ pub fn open(
         ProviderId::Anthropic => Ok(Arc::new(anthropic::open(config, opts)?)),
         ProviderId::Gemini => Ok(Arc::new(gemini::open(config, opts)?)),
         ProviderId::Openai => Ok(Arc::new(openai::open(config, opts)?)),
+        ProviderId::ClaudeCode => Ok(Arc::new(claude_code::open(config, opts)?)),
         ProviderId::Scorpiox => scorpiox::open(config, opts),
-        ProviderId::ClaudeCode => Err(ProviderError::Config(format!(
-            "provider '{id}' is not available in this build yet; use PROVIDER=codex (e.g. `sx --provider codex`)"
-        ))),
     }
 }
