@@ -1,9 +1,17 @@
 //! `sx-mock`: a fast loopback Codex back-end for benches and manual runs.
 //!
-//! Serves, until stopped:
-//! - `POST` to any path ending in `/responses` (normally
-//!   `/backend-api/codex/responses`): a complete `text_turn` SSE stream;
+//! Serves, until stopped, the same answer on every wire sx and the official clients speak
+//! (so `bench/run --vs-peers` can point them all at one server):
+//! - `POST` to any path ending in `/responses` (`/backend-api/codex/responses` for a ChatGPT
+//!   login, `/v1/responses` for an API key): a complete Responses SSE stream;
+//! - `POST …/messages` (Anthropic Messages): an SSE stream, or the whole message as JSON when
+//!   the request does not ask to stream; `…/messages/count_tokens`: a count;
+//! - `POST …:streamGenerateContent` (Gemini): an SSE stream; `…:generateContent`: the whole
+//!   response — when the request asks for JSON against a schema (gemini-cli's model router),
+//!   the smallest object that satisfies the schema;
+//! - `POST …/chat/completions` (OpenAI-compatible): a streamed completion;
 //! - `POST /oauth/token`: a refresh success (fresh tokens, rotated refresh token);
+//! - `HEAD` anything: 200 (Claude Code's reachability probe);
 //! - anything else: 404 with a JSON error body.
 //!
 //! Prints `READY <port>` on stdout once listening. Stops on SIGTERM / SIGINT, or at
@@ -20,7 +28,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use axum::serve::ListenerExt;
 use bytes::Bytes;
-use sx_testkit::{auth, responses, sse};
+use sx_testkit::{anthropic, auth, gemini, openai, responses, sse};
 
 const USAGE: &str = "\
 usage: sx-mock [--port N] [--text TEXT] [--delay-ms N] [--delay-us N] [--per-word] [--exit-on-stdin-eof]
@@ -100,6 +108,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Parsed, String> 
 }
 
 struct App {
+    /// The answer, for the wires other than Responses.
+    text: String,
     /// The whole stream, for the no-delay case.
     body: Bytes,
     /// One frame per event, for `--delay-ms`.
@@ -154,6 +164,7 @@ async fn run(args: Args) -> std::io::Result<()> {
         responses::text_turn(&args.text)
     };
     let app = App {
+        text: args.text.clone(),
         body: Bytes::from(sse::encode(&events)),
         events: Arc::new(
             events
@@ -229,9 +240,18 @@ async fn terminate() {
 
 async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     let is_post = req.method() == Method::POST;
+    let is_head = req.method() == Method::HEAD;
     let path = req.uri().path().to_owned();
     // Read the request fully so the connection can be reused.
-    let _ = axum::body::to_bytes(req.into_body(), usize::MAX).await;
+    let request = axum::body::to_bytes(req.into_body(), 64 << 20)
+        .await
+        .unwrap_or_default();
+    if is_head {
+        return with_type(StatusCode::OK, "application/json", Body::empty());
+    }
+    if is_post && let Some(resp) = other_wire(&app.text, &path, &request) {
+        return resp;
+    }
     if is_post && path.ends_with("/responses") {
         let body = if app.delay.is_zero() {
             let body = app.body.clone();
@@ -270,6 +290,94 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     )
 }
 
+/// The answer on the Messages, Gemini and Chat Completions wires; `None` for other paths.
+fn other_wire(text: &str, path: &str, request: &[u8]) -> Option<Response> {
+    let body: serde_json::Value = serde_json::from_slice(request).unwrap_or_default();
+    let json = |v: serde_json::Value| {
+        Some(with_type(
+            StatusCode::OK,
+            "application/json",
+            Body::from(v.to_string()),
+        ))
+    };
+    let stream = |s: String| {
+        Some(with_type(
+            StatusCode::OK,
+            "text/event-stream",
+            Body::from(s),
+        ))
+    };
+    if path.ends_with("/messages/count_tokens") {
+        return json(serde_json::json!({"input_tokens": 42}));
+    }
+    if path.ends_with("/messages") {
+        if body["stream"] == true {
+            return stream(sse::encode(&anthropic::text_turn(text)));
+        }
+        let model = body["model"].as_str().unwrap_or("claude-mock");
+        return json(serde_json::json!({
+            "id": "msg_mock0001", "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 42, "output_tokens": 7},
+        }));
+    }
+    if path.contains(":streamGenerateContent") {
+        return stream(gemini::encode(&gemini::text_turn(text)));
+    }
+    if path.contains(":generateContent") {
+        let config = &body["generationConfig"];
+        let answer = if config["responseMimeType"] == "application/json" {
+            let schema = config
+                .get("responseJsonSchema")
+                .or_else(|| config.get("responseSchema"))
+                .unwrap_or(&serde_json::Value::Null);
+            fill_schema(schema, 0).to_string()
+        } else {
+            text.to_owned()
+        };
+        return json(gemini::finish(
+            vec![gemini::text(&answer)],
+            "STOP",
+            gemini::USAGE,
+        ));
+    }
+    if path.ends_with("/chat/completions") {
+        return stream(openai::text_turn(text));
+    }
+    None
+}
+
+/// The smallest value that satisfies a JSON (OpenAPI-style) schema: the first `enum` value,
+/// objects with every property, empty arrays.
+fn fill_schema(schema: &serde_json::Value, depth: usize) -> serde_json::Value {
+    use serde_json::Value;
+    if depth > 8 || !schema.is_object() {
+        return Value::Null;
+    }
+    if let Some(first) = schema["enum"].as_array().and_then(|e| e.first()) {
+        return first.clone();
+    }
+    let kind = schema["type"]
+        .as_str()
+        .unwrap_or("object")
+        .to_ascii_lowercase();
+    match kind.as_str() {
+        "object" => Value::Object(
+            schema["properties"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), fill_schema(v, depth + 1)))
+                .collect(),
+        ),
+        "array" => Value::Array(Vec::new()),
+        "integer" | "number" => Value::from(10),
+        "boolean" => Value::Bool(false),
+        _ => Value::from("mock"),
+    }
+}
+
 fn with_type(status: StatusCode, content_type: &'static str, body: Body) -> Response {
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
@@ -306,6 +414,73 @@ mod tests {
         assert_eq!(args.text, "a b");
         assert_eq!(args.delay, Duration::from_millis(7));
         assert!(args.exit_on_stdin_eof);
+    }
+
+    #[test]
+    fn every_wire_gets_the_answer_in_its_own_shape() {
+        let text = "Hi there";
+        let body = |resp: Response| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let bytes = rt
+                .block_on(axum::body::to_bytes(resp.into_body(), usize::MAX))
+                .unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        };
+        let messages = body(other_wire(text, "/v1/messages", br#"{"stream":true}"#).unwrap());
+        assert!(messages.starts_with("event: message_start\n"), "{messages}");
+        assert!(messages.contains("text_delta"), "{messages}");
+        assert!(
+            messages.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
+            "{messages}"
+        );
+        let whole = body(other_wire(text, "/v1/messages", br#"{"model":"m"}"#).unwrap());
+        let whole: serde_json::Value = serde_json::from_str(&whole).unwrap();
+        assert_eq!(whole["content"][0]["text"], text);
+        assert_eq!(whole["model"], "m");
+        let gemini =
+            body(other_wire(text, "/v1beta/models/g:streamGenerateContent", b"{}").unwrap());
+        assert!(
+            gemini.contains("\r\n\r\n") && gemini.contains("Hi "),
+            "{gemini}"
+        );
+        let chat = body(other_wire(text, "/v1/chat/completions", b"{}").unwrap());
+        assert!(chat.ends_with("data: [DONE]\n\n"), "{chat}");
+        assert!(other_wire(text, "/v1/models", b"{}").is_none());
+    }
+
+    #[test]
+    fn a_json_mode_gemini_call_gets_an_object_its_schema_accepts() {
+        let request = serde_json::json!({"generationConfig": {
+            "responseMimeType": "application/json",
+            "responseJsonSchema": {"type": "object", "properties": {
+                "reasoning": {"type": "string"},
+                "model_choice": {"type": "string", "enum": ["flash", "pro"]},
+                "n": {"type": "integer"}, "tags": {"type": "array"},
+            }},
+        }});
+        let resp = other_wire(
+            "ignored",
+            "/v1beta/models/g:generateContent",
+            request.to_string().as_bytes(),
+        )
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let bytes = rt
+            .block_on(axum::body::to_bytes(resp.into_body(), usize::MAX))
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let text = v["candidates"][0]["content"]["parts"][0]["text"]
+            .as_str()
+            .unwrap();
+        let answer: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            answer,
+            serde_json::json!({"reasoning": "mock", "model_choice": "flash", "n": 10, "tags": []})
+        );
     }
 
     #[test]
