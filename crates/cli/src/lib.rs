@@ -5,6 +5,8 @@
 //! `error: <what happened>; <what to do>`, never a panic or a backtrace.
 
 pub mod login;
+pub mod router;
+pub mod service;
 pub mod sx;
 pub mod token_server;
 

@@ -155,6 +155,19 @@ impl Config {
     pub fn files_read(&self) -> &[PathBuf] {
         &self.files_read
     }
+    /// A copy with `key` set to `value` as if given on the command line (`-e`): how one
+    /// process opens several providers from one configuration (the router's upstreams).
+    pub fn with(&self, key: &str, value: &str) -> Config {
+        let mut c = self.clone();
+        c.values.insert(
+            key.to_string(),
+            Entry {
+                value: value.to_string(),
+                source: Source::tier(Tier::Override),
+            },
+        );
+        c
+    }
 }
 
 pub(crate) fn expand_tilde(v: &str, home: Option<&Path>) -> PathBuf {
@@ -191,5 +204,31 @@ mod tests {
         assert_eq!(Source::tier(Tier::Env).to_string(), "environment");
         assert_eq!(Source::tier(Tier::Override).location(), "command line");
         assert_eq!(Source::tier(Tier::Default).to_string(), "default");
+    }
+
+    #[test]
+    fn with_overrides_one_key_of_a_copy() {
+        let mut values = BTreeMap::new();
+        values.insert(
+            "PROVIDER".to_string(),
+            Entry {
+                value: "scorpiox".into(),
+                source: Source::tier(Tier::Default),
+            },
+        );
+        let c = Config {
+            values,
+            cwd: "/w".into(),
+            project_root: "/w".into(),
+            git_root: None,
+            home: None,
+            trusted: false,
+            warnings: Vec::new(),
+            files_read: Vec::new(),
+        };
+        let g = c.with("PROVIDER", "gemini");
+        assert_eq!(g.get("PROVIDER"), Some("gemini"));
+        assert_eq!(g.entry("PROVIDER").unwrap().source.tier, Tier::Override);
+        assert_eq!(c.get("PROVIDER"), Some("scorpiox"), "the original is untouched");
     }
 }

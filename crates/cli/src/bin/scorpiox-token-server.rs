@@ -1,14 +1,12 @@
 //! `scorpiox-token-server`: the team token service that `CODEX_TOKEN_SOURCE=remote` calls
 //! (docs/spec.md §4.2). See `docs/token-server.md`.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use sx_cli::token_server::{self, DEFAULT_LISTEN};
 use sx_cli::{Failure, clap_failure, main_with};
-use tokio::signal::unix::{SignalKind, signal};
 
 const BIN: &str = "scorpiox-token-server";
 
@@ -48,31 +46,7 @@ fn run() -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&addrs[..])
-            .await
-            .map_err(|e| {
-                Failure::runtime(format!(
-                    "cannot listen on {}: {e}; stop whatever uses that address or pick another \
-                 with --listen",
-                    args.listen
-                ))
-            })?;
-        // Signal handlers before the address is announced: whoever reads that line may stop us.
-        let signal_failed =
-            |e: std::io::Error| Failure::runtime(format!("cannot handle signals: {e}"));
-        let mut term = signal(SignalKind::terminate()).map_err(signal_failed)?;
-        let mut int = signal(SignalKind::interrupt()).map_err(signal_failed)?;
-        let local = listener.local_addr()?;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{local}").and_then(|()| out.flush())?;
-        drop(out);
-        let shutdown = async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-            eprintln!("shutting down");
-        };
+        let (listener, shutdown) = sx_cli::service::bind(&addrs, &args.listen).await?;
         token_server::serve(listener, accounts.map, shutdown)
             .await
             .map_err(|e| Failure::runtime(format!("the server failed: {e}; restart it")))
