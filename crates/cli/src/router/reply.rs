@@ -38,6 +38,14 @@ pub struct WireUsage {
     output_tokens: u64,
     cache_creation_input_tokens: u64,
     cache_read_input_tokens: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_tokens_details: Option<OutputDetails>,
+}
+
+/// `output_tokens_details.thinking_tokens`: the reasoning part of the output.
+#[derive(Serialize, Clone, Copy)]
+struct OutputDetails {
+    thinking_tokens: u64,
 }
 
 impl WireUsage {
@@ -49,6 +57,9 @@ impl WireUsage {
             output_tokens: u.output_tokens,
             cache_creation_input_tokens: u.cache_write_tokens,
             cache_read_input_tokens: u.cache_read_tokens,
+            output_tokens_details: (u.reasoning_tokens > 0).then_some(OutputDetails {
+                thinking_tokens: u.reasoning_tokens,
+            }),
         }
     }
 }
@@ -167,6 +178,7 @@ impl SseWriter {
                         output_tokens: 0,
                         cache_creation_input_tokens: 0,
                         cache_read_input_tokens: 0,
+                        output_tokens_details: None,
                     },
                 },
             },

@@ -117,7 +117,8 @@ fn the_stream_is_the_messages_event_sequence() {
     assert_eq!(delta["delta"]["stop_reason"], "tool_use");
     assert_eq!(
         delta["usage"],
-        json!({"input_tokens":20,"output_tokens":30,"cache_creation_input_tokens":0,"cache_read_input_tokens":100})
+        json!({"input_tokens":20,"output_tokens":30,"cache_creation_input_tokens":0,
+               "cache_read_input_tokens":100,"output_tokens_details":{"thinking_tokens":5}})
     );
     // Indexes count up block by block.
     let starts: Vec<u64> = events
@@ -141,6 +142,7 @@ fn state_survives_a_round_trip_through_an_anthropic_client() {
     assert_eq!(kept.message.text(), "Reading a.txt.");
     assert_eq!(kept.usage.input_tokens, 120, "usage passes through");
     assert_eq!(kept.usage.cache_read_tokens, 100);
+    assert_eq!(kept.usage.reasoning_tokens, 5);
     // The client's history, in the Messages shape (what its next request carries).
     let content: Vec<serde_json::Value> = kept
         .message
