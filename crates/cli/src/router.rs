@@ -146,6 +146,7 @@ fn app_router(app: Arc<App>) -> Router {
     let observe = Arc::new(Observe {
         metrics: Arc::clone(&app.metrics),
         paths: &[
+            "/",
             "/v1/messages",
             "/v1/messages/count_tokens",
             "/v1/models",
@@ -158,6 +159,7 @@ fn app_router(app: Arc<App>) -> Router {
         .route("/v1/messages", post(messages))
         .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/v1/models", get(models))
+        .route("/", get(service::healthz))
         .route("/healthz", get(service::healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -6,7 +6,8 @@
 //! the chosen upstream, reading opaque state back (`state.rs`) so that call signatures go only
 //! to the upstream that made them. `cache_control`, `temperature`, `top_p`, `top_k`,
 //! `stop_sequences` and `tool_choice` are accepted and not passed on (the library's wires
-//! decide them); server tools (a `tools` entry with a `type` of its own) are left out.
+//! decide them); server tools (a `tools` entry with a `type` of its own) are left out. A
+//! `system` message inside `messages` becomes a user message at its place.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
@@ -102,9 +103,9 @@ impl Incoming {
         let tools = tools(b.tools.unwrap_or_default())?;
         let (thinking, effort) = thinking(b.thinking.as_ref(), b.output_config.as_ref());
         for (i, m) in messages.iter().enumerate() {
-            if m.role != "user" && m.role != "assistant" {
+            if !["user", "assistant", "system"].contains(&m.role.as_str()) {
                 return Err(Invalid(format!(
-                    "messages.{i}.role: '{}' is not user or assistant",
+                    "messages.{i}.role: '{}' is not user, assistant or system",
                     m.role
                 )));
             }
@@ -148,11 +149,24 @@ impl Incoming {
         // Call id → tool name, for results (Gemini names the function a result answers).
         let mut names: HashMap<String, String> = HashMap::new();
         for (i, m) in self.messages.iter().enumerate() {
-            let role = if m.role == "user" {
-                Role::User
-            } else {
+            // A system message in mid-conversation (Claude Code's `mid-conversation-system`
+            // beta) is text the model reads at that point: a user message there, so the
+            // system prompt and the prefix before it stay the same (prompt caches hold).
+            let role = if m.role == "assistant" {
                 Role::Assistant
+            } else {
+                Role::User
             };
+            if m.role == "system" {
+                let text = match &m.content {
+                    Content::Text(t) => t.clone(),
+                    Content::Blocks(b) => system_text(b),
+                };
+                if !text.is_empty() {
+                    out.push(Message::user_text(text));
+                }
+                continue;
+            }
             let blocks: &[Value] = match &m.content {
                 Content::Text(t) => {
                     out.push(Message {

@@ -76,7 +76,7 @@ fn malformed_requests_say_what_is_wrong() {
     assert!(invalid(json!({"model":"m","messages":[]})).contains("max_tokens: field required"));
     assert!(invalid(json!({"model":"m","max_tokens":1})).contains("messages: field required"));
     assert!(
-        invalid(json!({"model":"m","max_tokens":1,"messages":[{"role":"system","content":"x"}]}))
+        invalid(json!({"model":"m","max_tokens":1,"messages":[{"role":"tool","content":"x"}]}))
             .contains("messages.0.role")
     );
     assert!(
@@ -221,4 +221,25 @@ fn the_session_key_is_stable_for_one_conversation() {
     assert_ne!(a, req(json!([{"role":"user","content":"other"}]), "u1"));
     assert_eq!(a.len(), 36);
     assert!(uuid::Uuid::parse_str(&a).is_ok(), "{a}");
+}
+
+#[test]
+fn a_system_message_mid_conversation_is_read_where_it_stands() {
+    let i = parse(json!({"model":"m","max_tokens":1,"system":"top","messages":[
+        {"role":"user","content":"hi"},
+        {"role":"system","content":"Available agent types: Explore."},
+        {"role":"system","content":[{"type":"text","text":"Reminder."}]},
+        {"role":"assistant","content":"ok"}]}));
+    let m = i.conversation(ProviderId::Codex).unwrap();
+    let texts: Vec<(Role, String)> = m.iter().map(|m| (m.role, m.text())).collect();
+    assert_eq!(
+        texts,
+        [
+            (Role::User, "hi".to_string()),
+            (Role::User, "Available agent types: Explore.".to_string()),
+            (Role::User, "Reminder.".to_string()),
+            (Role::Assistant, "ok".to_string()),
+        ]
+    );
+    assert_eq!(i.system, "top", "the system prompt stays as it was");
 }

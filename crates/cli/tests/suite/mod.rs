@@ -16,6 +16,7 @@ mod login;
 mod openai;
 mod openai_errors;
 mod router;
+mod router_claude_code;
 mod scenario;
 mod service;
 mod ssh_source;
