@@ -57,7 +57,11 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(120);
 
 /// What `GET /metrics` reports (prefix `scorpiox_router_`).
 const METRICS: &[Family] = &[
-    ("requests_total", "Requests answered, by path and status.", Kind::Counter),
+    (
+        "requests_total",
+        "Requests answered, by path and status.",
+        Kind::Counter,
+    ),
     (
         "request_duration_seconds",
         "Time from request to the end of the response (a stream's whole length), by path.",
@@ -95,8 +99,7 @@ pub fn setup(config: &Config) -> Result<Setup, Failure> {
             ))
         })?,
     };
-    let routes =
-        Routes::parse(config.get(routes::KEY), long_context).map_err(Failure::usage)?;
+    let routes = Routes::parse(config.get(routes::KEY), long_context).map_err(Failure::usage)?;
     let upstreams = Upstreams::open(config, &routes)?;
     Ok(Setup { routes, upstreams })
 }
@@ -325,10 +328,8 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn not_found() -> Response {
-    ApiError::not_found(
-        "no such endpoint; the router serves POST /v1/messages and GET /v1/models",
-    )
-    .into_response()
+    ApiError::not_found("no such endpoint; the router serves POST /v1/messages and GET /v1/models")
+        .into_response()
 }
 
 async fn method_not_allowed() -> Response {
@@ -336,9 +337,7 @@ async fn method_not_allowed() -> Response {
         StatusCode::METHOD_NOT_ALLOWED,
         "this method is not supported here",
     );
-    r.headers_mut().insert(
-        header::ALLOW,
-        HeaderValue::from_static("GET, HEAD, POST"),
-    );
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, POST"));
     r
 }

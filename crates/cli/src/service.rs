@@ -65,7 +65,13 @@ pub fn listen_addrs(addr: &str, default: &str) -> Result<Vec<SocketAddr>, Failur
 pub async fn bind(
     addrs: &[SocketAddr],
     listen: &str,
-) -> Result<(tokio::net::TcpListener, impl Future<Output = ()> + Send + 'static), Failure> {
+) -> Result<
+    (
+        tokio::net::TcpListener,
+        impl Future<Output = ()> + Send + 'static,
+    ),
+    Failure,
+> {
     let listener = tokio::net::TcpListener::bind(addrs).await.map_err(|e| {
         Failure::runtime(format!(
             "cannot listen on {listen}: {e}; stop whatever uses that address or pick another \

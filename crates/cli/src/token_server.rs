@@ -29,9 +29,9 @@ use sxnet::auth::{AuthError, LocalSource, RefreshFailure, TokenSource};
 use sxnet::http::ClientIdentity;
 
 use crate::Failure;
+pub use crate::service::Peer;
 use crate::service::metrics::{Family, Kind};
 use crate::service::{self, Limits, LogLabel, Metrics, Observe, ServeOptions};
-pub use crate::service::Peer;
 use keys::KeyMap;
 
 /// Where the server listens without `--listen`.
@@ -141,7 +141,11 @@ pub fn listen_addrs(addr: &str) -> Result<Vec<SocketAddr>, Failure> {
 
 /// What `GET /metrics` reports (prefix `scorpiox_token_server_`).
 const METRICS: &[Family] = &[
-    ("requests_total", "Requests answered, by path and status.", Kind::Counter),
+    (
+        "requests_total",
+        "Requests answered, by path and status.",
+        Kind::Counter,
+    ),
     (
         "request_duration_seconds",
         "Time from request to the end of the response, by path.",

@@ -229,6 +229,10 @@ mod tests {
         let g = c.with("PROVIDER", "gemini");
         assert_eq!(g.get("PROVIDER"), Some("gemini"));
         assert_eq!(g.entry("PROVIDER").unwrap().source.tier, Tier::Override);
-        assert_eq!(c.get("PROVIDER"), Some("scorpiox"), "the original is untouched");
+        assert_eq!(
+            c.get("PROVIDER"),
+            Some("scorpiox"),
+            "the original is untouched"
+        );
     }
 }

@@ -65,7 +65,11 @@ impl ApiError {
                 } else if msg.contains("HTTP 403") {
                     (status(403), "permission_error", format!("{who}: {msg}"))
                 } else {
-                    (status(400), "invalid_request_error", format!("{who}: {msg}"))
+                    (
+                        status(400),
+                        "invalid_request_error",
+                        format!("{who}: {msg}"),
+                    )
                 }
             }
             // Anthropic clients compact when they read these words.
@@ -80,9 +84,11 @@ impl ApiError {
             ProviderError::UsageNotIncluded { .. } => {
                 (status(403), "permission_error", format!("{who}: {msg}"))
             }
-            ProviderError::QuotaExceeded { .. } => {
-                (status(400), "invalid_request_error", format!("{who}: {msg}"))
-            }
+            ProviderError::QuotaExceeded { .. } => (
+                status(400),
+                "invalid_request_error",
+                format!("{who}: {msg}"),
+            ),
             ProviderError::Overloaded { .. } => {
                 (status(529), "overloaded_error", format!("{who}: {msg}"))
             }

@@ -391,8 +391,9 @@ impl SseWriter {
             }
             // A provider that runs its own tools is never an upstream; limits and notices are
             // not part of the answer.
-            StreamEvent::ToolResult { .. } | StreamEvent::RateLimits(_) | StreamEvent::Notice(_) => {
-            }
+            StreamEvent::ToolResult { .. }
+            | StreamEvent::RateLimits(_)
+            | StreamEvent::Notice(_) => {}
         }
         Step::Go
     }

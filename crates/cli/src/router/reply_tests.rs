@@ -12,7 +12,9 @@ fn codex_thinking() -> Thinking {
         raw: None,
         signature: Some("enc-1".into()),
         source: Some(ProviderId::Codex),
-        replay: Some(json!({"type":"reasoning","summary":[{"type":"summary_text","text":"Plan it."}],"encrypted_content":"enc-1"})),
+        replay: Some(
+            json!({"type":"reasoning","summary":[{"type":"summary_text","text":"Plan it."}],"encrypted_content":"enc-1"}),
+        ),
     }
 }
 
@@ -67,7 +69,11 @@ fn run(w: &mut SseWriter) -> String {
         assert_eq!(w.on_event(ev), Step::Go);
     }
     w.finish(&completion(
-        vec![Block::Thinking(t), Block::text("Reading a.txt."), Block::ToolCall(c)],
+        vec![
+            Block::Thinking(t),
+            Block::text("Reading a.txt."),
+            Block::ToolCall(c),
+        ],
         StopReason::ToolUse,
     ));
     String::from_utf8(w.take().to_vec()).unwrap()
@@ -127,7 +133,10 @@ fn the_stream_is_the_messages_event_sequence() {
         .map(|e| e["index"].as_u64().unwrap())
         .collect();
     assert_eq!(starts, [0, 1, 2, 3]);
-    assert!(!sse.contains("raw, not shown"), "raw reasoning stays out beside a summary");
+    assert!(
+        !sse.contains("raw, not shown"),
+        "raw reasoning stays out beside a summary"
+    );
     assert!(w.finished());
 }
 
@@ -137,8 +146,7 @@ fn the_stream_is_the_messages_event_sequence() {
 fn state_survives_a_round_trip_through_an_anthropic_client() {
     let mut w = SseWriter::new(ProviderId::Gemini);
     let sse = run(&mut w);
-    let kept =
-        sxnet::providers::anthropic::decode_body([sse.as_bytes()], &mut |_| {}).unwrap();
+    let kept = sxnet::providers::anthropic::decode_body([sse.as_bytes()], &mut |_| {}).unwrap();
     assert_eq!(kept.message.text(), "Reading a.txt.");
     assert_eq!(kept.usage.input_tokens, 120, "usage passes through");
     assert_eq!(kept.usage.cache_read_tokens, 100);
@@ -168,7 +176,11 @@ fn state_survives_a_round_trip_through_an_anthropic_client() {
     let Block::Thinking(t) = &assistant[0] else {
         panic!("{assistant:?}")
     };
-    assert_eq!(t, &codex_thinking_without_raw(), "the codex reasoning item, whole");
+    assert_eq!(
+        t,
+        &codex_thinking_without_raw(),
+        "the codex reasoning item, whole"
+    );
     let Block::ToolCall(c) = assistant.last().unwrap() else {
         panic!("{assistant:?}")
     };
@@ -262,7 +274,11 @@ fn thinking_without_text_or_deltas_and_late_state() {
     // A wire that never announced its thinking: its state still goes out, at the end.
     let late = codex_thinking();
     w.finish(&completion(
-        vec![Block::text("Answer."), Block::Thinking(sig.clone()), Block::Thinking(late)],
+        vec![
+            Block::text("Answer."),
+            Block::Thinking(sig.clone()),
+            Block::Thinking(late),
+        ],
         StopReason::EndTurn,
     ));
     let events = sx_testkit::sse::decode(&String::from_utf8(w.take().to_vec()).unwrap());
@@ -272,6 +288,10 @@ fn thinking_without_text_or_deltas_and_late_state() {
         .map(|e| e["content_block"]["type"].as_str().unwrap())
         .collect();
     assert_eq!(blocks, ["text", "redacted_thinking", "redacted_thinking"]);
-    let last_stop = events.iter().rev().find(|e| e["type"] == "message_delta").unwrap();
+    let last_stop = events
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "message_delta")
+        .unwrap();
     assert_eq!(last_stop["delta"]["stop_reason"], "end_turn");
 }

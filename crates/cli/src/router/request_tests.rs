@@ -58,9 +58,15 @@ fn thinking_forms_and_effort() {
         t(json!({"type":"enabled","budget_tokens":8000}), json!(null)),
         (true, Some(Effort::Medium))
     );
-    assert_eq!(t(json!({"type":"adaptive"}), json!({"effort":"max"})), (true, Some(Effort::Xhigh)));
+    assert_eq!(
+        t(json!({"type":"adaptive"}), json!({"effort":"max"})),
+        (true, Some(Effort::Xhigh))
+    );
     assert_eq!(t(json!({"type":"adaptive"}), json!(null)), (true, None));
-    assert_eq!(t(json!({"type":"disabled"}), json!({"effort":"low"})), (false, Some(Effort::Low)));
+    assert_eq!(
+        t(json!({"type":"disabled"}), json!({"effort":"low"})),
+        (false, Some(Effort::Low))
+    );
 }
 
 #[test]
@@ -146,8 +152,16 @@ fn the_conversation_with_images_tools_and_state_read_back() {
         (c.id.as_str(), c.name.as_str(), c.arguments.as_str()),
         ("call_1", "Read", r#"{"path":"a.txt"}"#)
     );
-    assert_eq!(c.signature.as_deref(), Some("gem-sig"), "Gemini's own call signature");
-    assert_eq!(m[1].content.len(), 3, "the server tool block is not sent on");
+    assert_eq!(
+        c.signature.as_deref(),
+        Some("gem-sig"),
+        "Gemini's own call signature"
+    );
+    assert_eq!(
+        m[1].content.len(),
+        3,
+        "the server tool block is not sent on"
+    );
     let Block::ToolResult(r) = &m[2].content[0] else {
         panic!("{:?}", m[2].content)
     };
@@ -177,7 +191,10 @@ fn unsupported_user_content_is_refused_naming_the_block() {
         i.conversation(ProviderId::Codex).unwrap_err().0
     };
     let e = req(json!({"type":"document","source":{"type":"base64","data":"x"}}));
-    assert!(e.contains("messages.0.content.1") && e.contains("document"), "{e}");
+    assert!(
+        e.contains("messages.0.content.1") && e.contains("document"),
+        "{e}"
+    );
     let e = req(json!({"type":"image","source":{"type":"url","url":"https://x/y.png"}}));
     assert!(e.contains("'url' images") && e.contains("base64"), "{e}");
     let e = req(json!({"type":"mystery"}));
@@ -191,10 +208,17 @@ fn the_estimate_counts_text_tools_and_images_but_not_state() {
             .input_tokens
     };
     assert_eq!(base(json!("x".repeat(4000))), 1000);
-    let with_image = base(json!([{"type":"image","source":{"type":"base64","media_type":"image/png","data":"A".repeat(400_000)}}]));
-    assert_eq!(with_image, 1_600, "an image counts as itself, not its base64");
-    let i = parse(json!({"model":"m","max_tokens":1,"messages":[{"role":"assistant","content":[
-        {"type":"thinking","thinking":"abcd","signature":"S".repeat(100_000)}]}]}));
+    let with_image = base(
+        json!([{"type":"image","source":{"type":"base64","media_type":"image/png","data":"A".repeat(400_000)}}]),
+    );
+    assert_eq!(
+        with_image, 1_600,
+        "an image counts as itself, not its base64"
+    );
+    let i = parse(
+        json!({"model":"m","max_tokens":1,"messages":[{"role":"assistant","content":[
+        {"type":"thinking","thinking":"abcd","signature":"S".repeat(100_000)}]}]}),
+    );
     assert!(i.input_tokens < 100, "{}", i.input_tokens);
     let n = Incoming::parse_for_count(
         json!({"model":"m","messages":[{"role":"user","content":"x".repeat(400)}]})
@@ -208,8 +232,10 @@ fn the_estimate_counts_text_tools_and_images_but_not_state() {
 #[test]
 fn the_session_key_is_stable_for_one_conversation() {
     let req = |msgs: serde_json::Value, user: &str| {
-        parse(json!({"model":"m","max_tokens":1,"system":"s","messages":msgs,
-            "metadata":{"user_id":user}}))
+        parse(
+            json!({"model":"m","max_tokens":1,"system":"s","messages":msgs,
+            "metadata":{"user_id":user}}),
+        )
         .session_id
     };
     let first = json!([{"role":"user","content":"hello"}]);
@@ -225,11 +251,13 @@ fn the_session_key_is_stable_for_one_conversation() {
 
 #[test]
 fn a_system_message_mid_conversation_is_read_where_it_stands() {
-    let i = parse(json!({"model":"m","max_tokens":1,"system":"top","messages":[
+    let i = parse(
+        json!({"model":"m","max_tokens":1,"system":"top","messages":[
         {"role":"user","content":"hi"},
         {"role":"system","content":"Available agent types: Explore."},
         {"role":"system","content":[{"type":"text","text":"Reminder."}]},
-        {"role":"assistant","content":"ok"}]}));
+        {"role":"assistant","content":"ok"}]}),
+    );
     let m = i.conversation(ProviderId::Codex).unwrap();
     let texts: Vec<(Role, String)> = m.iter().map(|m| (m.role, m.text())).collect();
     assert_eq!(

@@ -157,9 +157,8 @@ impl Routes {
     /// Where a request with these traits goes.
     pub fn route(&self, t: &Traits<'_>) -> Result<Route, NoRoute> {
         if let Some((provider, model)) = t.model.split_once(',') {
-            let provider = upstream(provider.trim()).map_err(|why| {
-                NoRoute(format!("model '{}': {why}", t.model))
-            })?;
+            let provider = upstream(provider.trim())
+                .map_err(|why| NoRoute(format!("model '{}': {why}", t.model)))?;
             let model = model.trim();
             if model.is_empty() {
                 return Err(NoRoute(format!(

@@ -50,13 +50,19 @@ fn model_globs_first_match_wins_and_claude_families_map_to_each_provider() {
         to(&r, traits("opus")),
         (ProviderId::Anthropic, "claude-opus-4-8".into())
     );
-    assert_eq!(r.providers(), [ProviderId::Codex, ProviderId::Gemini, ProviderId::Anthropic]);
+    assert_eq!(
+        r.providers(),
+        [ProviderId::Codex, ProviderId::Gemini, ProviderId::Anthropic]
+    );
 
     // Claude Code asks for Claude ids; a codex catch-all answers each family with its own model.
     let r = routes("*=codex");
     assert_eq!(to(&r, traits("claude-opus-4-8")).1, "gpt-5.5");
     assert_eq!(to(&r, traits("claude-sonnet-5")).1, "gpt-5.4");
-    assert_eq!(to(&r, traits("claude-haiku-4-5-20251001")).1, "gpt-5.4-mini");
+    assert_eq!(
+        to(&r, traits("claude-haiku-4-5-20251001")).1,
+        "gpt-5.4-mini"
+    );
     assert_eq!(to(&r, traits("gpt-5.3-codex")).1, "gpt-5.3-codex");
     let r = routes("*=gemini");
     assert_eq!(to(&r, traits("sonnet")).1, "gemini-3.8-flash");
@@ -88,7 +94,11 @@ fn scenarios_by_request_trait_in_written_order() {
         (ProviderId::Gemini, "gemini-3.1-pro-preview".into())
     );
     t.input_tokens = DEFAULT_LONG_CONTEXT;
-    assert_eq!(to(&r, t).0, ProviderId::Codex, "the threshold itself is not above it");
+    assert_eq!(
+        to(&r, t).0,
+        ProviderId::Codex,
+        "the threshold itself is not above it"
+    );
     assert_eq!(
         to(&r, traits("claude-opus-4-8")),
         (ProviderId::Anthropic, "claude-opus-4-8".into())
@@ -113,7 +123,10 @@ fn explicit_provider_and_model_passes_straight_through() {
         (ProviderId::Gemini, "gemini-3.5-flash-lite".into())
     );
     let e = r.route(&traits("claude_code,x")).unwrap_err();
-    assert!(e.0.contains("cannot send requests to 'claude_code'"), "{e:?}");
+    assert!(
+        e.0.contains("cannot send requests to 'claude_code'"),
+        "{e:?}"
+    );
     let e = r.route(&traits("nope,x")).unwrap_err();
     assert!(e.0.contains("unknown provider 'nope'"), "{e:?}");
     let e = r.route(&traits("codex,")).unwrap_err();
@@ -124,7 +137,10 @@ fn explicit_provider_and_model_passes_straight_through() {
 fn unmatched_models_are_not_routed() {
     let r = routes("gpt-*=codex");
     let e = r.route(&traits("claude-opus-4-8")).unwrap_err();
-    assert!(e.0.contains("no ROUTER_ROUTES rule routes model 'claude-opus-4-8'"), "{e:?}");
+    assert!(
+        e.0.contains("no ROUTER_ROUTES rule routes model 'claude-opus-4-8'"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -133,7 +149,10 @@ fn bad_tables_are_one_line_naming_the_rule() {
     assert!(err(None).contains("ROUTER_ROUTES is not set"));
     assert!(err(Some(" , ")).contains("has no rules"));
     let e = err(Some("gpt-*=codex,oops"));
-    assert!(e.contains("rule 2 ('oops')") && e.contains("MATCH=PROVIDER"), "{e}");
+    assert!(
+        e.contains("rule 2 ('oops')") && e.contains("MATCH=PROVIDER"),
+        "{e}"
+    );
     assert!(err(Some("=codex")).contains("the match is empty"));
     assert!(err(Some("*=scorpiox")).contains("cannot send requests to 'scorpiox'"));
     assert!(err(Some("*=claude_code")).contains("cannot send requests"));

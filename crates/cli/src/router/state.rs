@@ -92,7 +92,10 @@ pub fn read_back(
     text: &str,
     signature: &str,
     redacted: Option<&Value>,
-) -> (Option<Thinking>, Option<(ProviderId, BTreeMap<String, String>)>) {
+) -> (
+    Option<Thinking>,
+    Option<(ProviderId, BTreeMap<String, String>)>,
+) {
     if signature.starts_with(PREFIX) {
         let Some(st) = State::decode(signature) else {
             return (None, None);
@@ -140,7 +143,9 @@ mod tests {
             raw: Some("raw chain".into()),
             signature: Some("gAAAA-enc".into()),
             source: Some(ProviderId::Codex),
-            replay: Some(json!({"type":"reasoning","summary":[{"type":"summary_text","text":"Plan."}],"encrypted_content":"gAAAA-enc"})),
+            replay: Some(
+                json!({"type":"reasoning","summary":[{"type":"summary_text","text":"Plan."}],"encrypted_content":"gAAAA-enc"}),
+            ),
         }
     }
 
@@ -164,7 +169,11 @@ mod tests {
         assert_eq!(back.text, "Plan.");
         assert_eq!(back.raw, None, "raw reasoning is display only");
         // From a redacted block (a thinking without text).
-        let (back, _) = read_back("", &sig, Some(&json!({"type":"redacted_thinking","data":sig})));
+        let (back, _) = read_back(
+            "",
+            &sig,
+            Some(&json!({"type":"redacted_thinking","data":sig})),
+        );
         assert_eq!(back.unwrap().replay, t.replay);
     }
 
@@ -203,6 +212,10 @@ mod tests {
         assert_eq!(t.unwrap().replay, Some(block));
         assert_eq!(read_back("hmm", "", None), (None, None));
         assert_eq!(read_back("hmm", "sxr1.!!!", None), (None, None));
-        assert_eq!(read_back("hmm", "sxr1.e30", None), (None, None), "{{}} has no provider");
+        assert_eq!(
+            read_back("hmm", "sxr1.e30", None),
+            (None, None),
+            "{{}} has no provider"
+        );
     }
 }

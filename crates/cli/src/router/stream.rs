@@ -100,7 +100,8 @@ pub async fn respond(
                         | StreamEvent::ToolCall(_)
                 );
                 if content {
-                    st.writer.start(&job.id, &job.client_model, job.input_tokens);
+                    st.writer
+                        .start(&job.id, &job.client_model, job.input_tokens);
                 }
                 if st.writer.on_event(ev) == Step::Broken {
                     st.writer.fail(
@@ -129,7 +130,8 @@ pub async fn respond(
                     );
                 }
                 Some(Ok(c)) => {
-                    st.writer.start(&job.id, &job.client_model, job.input_tokens);
+                    st.writer
+                        .start(&job.id, &job.client_model, job.input_tokens);
                     st.writer.finish(&c);
                 }
                 Some(Err(e)) => {

@@ -21,7 +21,9 @@ pub enum Kind {
 pub type Family = (&'static str, &'static str, Kind);
 
 /// Latency buckets, in seconds (a model stream takes seconds to minutes).
-const BUCKETS: &[f64] = &[0.005, 0.05, 0.25, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0];
+const BUCKETS: &[f64] = &[
+    0.005, 0.05, 0.25, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
 
 #[derive(Default, Clone)]
 struct Histogram {
@@ -128,11 +130,8 @@ impl Metrics {
                         for (b, c) in BUCKETS.iter().zip(&h.counts) {
                             let _ = writeln!(out, "{full}_bucket{{{labels}{sep}le=\"{b}\"}} {c}");
                         }
-                        let _ = writeln!(
-                            out,
-                            "{full}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
-                            h.count
-                        );
+                        let _ =
+                            writeln!(out, "{full}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", h.count);
                         let _ = writeln!(out, "{full}_sum{} {}", braces(labels), h.sum);
                         let _ = writeln!(out, "{full}_count{} {}", braces(labels), h.count);
                     }

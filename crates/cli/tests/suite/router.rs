@@ -235,7 +235,9 @@ fn tool_loop(up: Up) {
     std::fs::write(rig.env.proj.join("notes.txt"), NOTES).unwrap();
     let image = png(&rig.env.proj);
     let path = up.path();
-    rig.env.server.enqueue("POST", &path, up.thinking_and_call());
+    rig.env
+        .server
+        .enqueue("POST", &path, up.thinking_and_call());
     rig.env
         .server
         .enqueue("POST", &path, up.answer("The word is pelican."));
@@ -274,7 +276,11 @@ fn tool_loop(up: Up) {
     assert_eq!(usage.len(), 2, "{up:?}: one per model call: {lines:?}");
     let sum = |k: &str| -> u64 { usage.iter().map(|u| u[k].as_u64().unwrap()).sum() };
     assert_eq!(
-        (sum("input_tokens"), sum("output_tokens"), sum("cache_read_tokens")),
+        (
+            sum("input_tokens"),
+            sum("output_tokens"),
+            sum("cache_read_tokens")
+        ),
         up.usage(),
         "{up:?}: the upstream's usage came through: {usage:?}"
     );
@@ -288,17 +294,29 @@ fn tool_loop(up: Up) {
         Up::Gemini => "\"inlineData\"",
         Up::Anthropic => "\"type\":\"image\"",
     };
-    assert!(first.contains(shape), "{up:?}: in the wire's shape: {first}");
+    assert!(
+        first.contains(shape),
+        "{up:?}: in the wire's shape: {first}"
+    );
     let second = reqs[1].json().to_string();
-    assert!(second.contains("pelican"), "{up:?}: the tool result went back");
+    assert!(
+        second.contains("pelican"),
+        "{up:?}: the tool result went back"
+    );
     assert!(
         second.contains(up.own_state()),
         "{up:?}: its own state came back through the client: {second}"
     );
-    assert!(!second.contains("sxr1."), "{up:?}: no router envelope upstream");
+    assert!(
+        !second.contains("sxr1."),
+        "{up:?}: no router envelope upstream"
+    );
     for other in [Up::Codex, Up::Gemini, Up::Anthropic] {
         if other != up {
-            assert!(!second.contains(other.own_state()), "{up:?}: {other:?}'s state");
+            assert!(
+                !second.contains(other.own_state()),
+                "{up:?}: {other:?}'s state"
+            );
         }
     }
     // The router's key went upstream; sx's dummy key did not.
@@ -307,11 +325,14 @@ fn tool_loop(up: Up) {
     }
     let (status, log) = router.stop();
     assert!(status.success(), "{log}");
-    let route = format!("POST /v1/messages 200 {} ", match up {
-        Up::Codex => "codex gpt-5.5",
-        Up::Gemini => "gemini gemini-3.8-flash",
-        Up::Anthropic => "anthropic claude-sonnet-5",
-    });
+    let route = format!(
+        "POST /v1/messages 200 {} ",
+        match up {
+            Up::Codex => "codex gpt-5.5",
+            Up::Gemini => "gemini gemini-3.8-flash",
+            Up::Anthropic => "anthropic claude-sonnet-5",
+        }
+    );
     assert_eq!(log.matches(&route).count(), 2, "{up:?}: {log}");
     for s in rig.secrets() {
         assert!(!log.contains(&s), "{up:?}: a secret in the log: {log}");
@@ -371,14 +392,20 @@ fn streamed_and_whole_answers_in_the_messages_shape() {
     let delta = ev.iter().find(|e| e["type"] == "message_delta").unwrap();
     assert_eq!(delta["delta"]["stop_reason"], "end_turn");
     assert_eq!(delta["usage"]["output_tokens"], 19);
-    assert_eq!(delta["usage"]["output_tokens_details"]["thinking_tokens"], 12);
+    assert_eq!(
+        delta["usage"]["output_tokens_details"]["thinking_tokens"],
+        12
+    );
 
     let r = router.post("/v1/messages", &hello("gpt-5.5", false));
     assert_eq!(r.status, 200, "{r:?}");
     let m = r.json();
     assert_eq!(m["type"], "message");
     assert_eq!(m["role"], "assistant");
-    assert_eq!(m["content"], json!([{"type": "text", "text": "Whole answer."}]));
+    assert_eq!(
+        m["content"],
+        json!([{"type": "text", "text": "Whole answer."}])
+    );
     assert_eq!(m["stop_reason"], "end_turn");
     assert_eq!(m["usage"]["input_tokens"], 42);
     assert!(m["id"].as_str().unwrap().starts_with("msg_"));
@@ -391,9 +418,11 @@ fn concurrent_streams_each_get_their_own_answer() {
     // Each request names its number; the mock answers in order of arrival, so the answers are
     // matched by content below, not by order.
     for i in 0..n {
-        rig.env
-            .server
-            .enqueue("POST", &Up::Anthropic.path(), Up::Anthropic.answer(&format!("answer {i}")));
+        rig.env.server.enqueue(
+            "POST",
+            &Up::Anthropic.path(),
+            Up::Anthropic.answer(&format!("answer {i}")),
+        );
     }
     let router = rig.start(ROUTES, &[]);
     let answers: Vec<String> = std::thread::scope(|s| {
@@ -412,7 +441,10 @@ fn concurrent_streams_each_get_their_own_answer() {
     let mut sorted = answers.clone();
     sorted.sort();
     let expected: Vec<String> = (0..n).map(|i| format!("answer {i}")).collect();
-    assert_eq!(sorted, expected, "every stream whole, none mixed: {answers:?}");
+    assert_eq!(
+        sorted, expected,
+        "every stream whole, none mixed: {answers:?}"
+    );
     let (_, log) = router.stop();
     assert_eq!(log.matches("POST /v1/messages 200 anthropic").count(), n);
 }
@@ -487,7 +519,11 @@ fn a_client_that_hangs_up_makes_the_router_hang_up_upstream() {
     let rig = Rig::new();
     let path = Up::Codex.path();
     let mut ev = vec![responses::created(responses::RESP_ID)];
-    ev.extend(responses::message_events(responses::MSG_ID, "Streaming on", None));
+    ev.extend(responses::message_events(
+        responses::MSG_ID,
+        "Streaming on",
+        None,
+    ));
     let mut chunks = Chunk::events(&ev);
     chunks.push(Chunk::Stall);
     rig.env
@@ -496,7 +532,11 @@ fn a_client_that_hangs_up_makes_the_router_hang_up_upstream() {
     let router = rig.start(ROUTES, &[]);
     let mut conn = router.post_open("/v1/messages", &hello("gpt-5.5", true));
     read_until(&mut conn, "text_delta");
-    assert_eq!(rig.env.server.open_streams(), 1, "the upstream stream is open");
+    assert_eq!(
+        rig.env.server.open_streams(),
+        1,
+        "the upstream stream is open"
+    );
     drop(conn);
     assert!(
         rig.env
@@ -506,7 +546,10 @@ fn a_client_that_hangs_up_makes_the_router_hang_up_upstream() {
     );
     let (status, log) = router.stop();
     assert!(status.success(), "{log}");
-    assert!(log.contains("POST /v1/messages 200 codex gpt-5.5 "), "{log}");
+    assert!(
+        log.contains("POST /v1/messages 200 codex gpt-5.5 "),
+        "{log}"
+    );
 }
 
 #[test]
@@ -522,7 +565,11 @@ fn scenario_rules_and_an_explicit_provider_pick_the_upstream() {
             gemini::stream_path("gemini-3.5-flash-lite"),
         ),
         (
-            request("claude-sonnet-5", false, json!([{"role":"user","content":"x".repeat(4000)}])),
+            request(
+                "claude-sonnet-5",
+                false,
+                json!([{"role":"user","content":"x".repeat(4000)}]),
+            ),
             "anthropic claude-opus-4-8",
             anthropic::MESSAGES_PATH.into(),
         ),
@@ -601,7 +648,10 @@ fn models_lists_what_the_rules_reach() {
     ] {
         assert!(ids.contains(&want), "{want} missing: {ids:?}");
     }
-    assert!(!ids.contains(&"gemini-3.8-flash"), "no rule reaches it: {ids:?}");
+    assert!(
+        !ids.contains(&"gemini-3.8-flash"),
+        "no rule reaches it: {ids:?}"
+    );
     let haiku = v["data"]
         .as_array()
         .unwrap()
@@ -623,13 +673,19 @@ fn bad_requests_and_upstream_errors_are_messages_error_bodies() {
     rig.env.server.enqueue(
         "POST",
         path,
-        MockResponse::json(429, json!({"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}))
-            .header("retry-after", "7"),
+        MockResponse::json(
+            429,
+            json!({"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}),
+        )
+        .header("retry-after", "7"),
     );
     rig.env.server.enqueue(
         "POST",
         path,
-        MockResponse::json(529, json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})),
+        MockResponse::json(
+            529,
+            json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}),
+        ),
     );
     rig.env.server.enqueue(
         "POST",
@@ -661,7 +717,10 @@ fn bad_requests_and_upstream_errors_are_messages_error_bodies() {
     assert_eq!((status, kind.as_str()), (529, "overloaded_error"));
     let (status, kind, msg) = error(&router.post("/v1/messages", &hello("claude-sonnet-5", true)));
     assert_eq!((status, kind.as_str()), (401, "authentication_error"));
-    assert!(msg.contains("ANTHROPIC_API_KEY"), "names the router's key: {msg}");
+    assert!(
+        msg.contains("ANTHROPIC_API_KEY"),
+        "names the router's key: {msg}"
+    );
     assert!(!msg.contains(ANTHROPIC_KEY), "{msg}");
     let (status, kind, msg) = error(&router.post("/v1/messages", &hello("claude-sonnet-5", true)));
     assert_eq!((status, kind.as_str()), (400, "invalid_request_error"));
@@ -686,7 +745,11 @@ fn bad_requests_and_upstream_errors_are_messages_error_bodies() {
     let (status, _, _) = error(&router.get("/v1/messages", None));
     assert_eq!(status, 405);
     let (status, kind, msg) = error(&router.post("/v1/messages", &hello("", false)));
-    assert_eq!((status, kind.as_str()), (400, "invalid_request_error"), "{msg}");
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, "invalid_request_error"),
+        "{msg}"
+    );
 
     // Health, readiness and the counters.
     let h = router.get("/healthz", None);
@@ -723,7 +786,16 @@ fn bad_requests_and_upstream_errors_are_messages_error_bodies() {
         .unwrap();
     let f: Vec<&str> = line.split(' ').collect();
     assert_eq!(f.len(), 8, "{line}");
-    assert_eq!(&f[2..7], ["POST", "/v1/messages", "429", "anthropic", "claude-sonnet-5"]);
+    assert_eq!(
+        &f[2..7],
+        [
+            "POST",
+            "/v1/messages",
+            "429",
+            "anthropic",
+            "claude-sonnet-5"
+        ]
+    );
     assert!(f[7].ends_with("ms"), "{line}");
     assert!(log.contains(" GET /v2/nothing 404 - "), "{log}");
 }
@@ -734,7 +806,11 @@ fn sigterm_lets_a_stream_in_flight_finish_then_exits_0() {
     let release = rig.env.proj.join("release");
     let path = Up::Codex.path();
     let mut ev = vec![responses::created(responses::RESP_ID)];
-    ev.extend(responses::message_events(responses::MSG_ID, "alpha beta gamma", None));
+    ev.extend(responses::message_events(
+        responses::MSG_ID,
+        "alpha beta gamma",
+        None,
+    ));
     ev.push(responses::completed(responses::RESP_ID, Default::default()));
     let ev = responses::finalize(ev);
     // Held after the first piece of text: the rest comes only once the router is stopping.
@@ -753,7 +829,11 @@ fn sigterm_lets_a_stream_in_flight_finish_then_exits_0() {
     let mut conn = router.post_open("/v1/messages", &hello("gpt-5.5", true));
     let mut got = read_until(&mut conn, "text_delta");
     router.signal("-TERM");
-    assert!(router.stderr.wait_for("shutting down"), "{}", router.stderr.text());
+    assert!(
+        router.stderr.wait_for("shutting down"),
+        "{}",
+        router.stderr.text()
+    );
     // New connections are refused while the stream goes on.
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(&router.addr).is_ok() {
@@ -763,10 +843,16 @@ fn sigterm_lets_a_stream_in_flight_finish_then_exits_0() {
     std::fs::write(&release, "").unwrap();
     assert!(got.contains("alpha") && !got.contains("gamma"), "{got}");
     got.push_str(&read_until(&mut conn, "message_stop"));
-    assert!(got.contains("gamma"), "the rest of the answer came after the signal: {got}");
+    assert!(
+        got.contains("gamma"),
+        "the rest of the answer came after the signal: {got}"
+    );
     let (status, log) = router.wait();
     assert_eq!(status.code(), Some(0), "{log}");
-    assert!(log.contains("POST /v1/messages 200 codex gpt-5.5 "), "{log}");
+    assert!(
+        log.contains("POST /v1/messages 200 codex gpt-5.5 "),
+        "{log}"
+    );
 }
 
 #[test]
@@ -787,13 +873,19 @@ fn startup_errors_are_one_line_with_their_exit_code() {
     };
     let (code, line) = run("", &[]);
     assert_eq!(code, Some(2));
-    assert!(line.contains("ROUTER_ROUTES is not set") && line.contains("docs/router.md"), "{line}");
+    assert!(
+        line.contains("ROUTER_ROUTES is not set") && line.contains("docs/router.md"),
+        "{line}"
+    );
     let (code, line) = run("gpt-*=codex,oops", &[]);
     assert_eq!(code, Some(2));
     assert!(line.contains("rule 2 ('oops')"), "{line}");
     let (code, line) = run("*=scorpiox", &[]);
     assert_eq!(code, Some(2));
-    assert!(line.contains("cannot send requests to 'scorpiox'"), "{line}");
+    assert!(
+        line.contains("cannot send requests to 'scorpiox'"),
+        "{line}"
+    );
     let (code, line) = run("*=gemini", &["GEMINI_API_KEY="]);
     assert_eq!(code, Some(2));
     assert!(line.contains("GEMINI_API_KEY"), "{line}");
@@ -816,7 +908,13 @@ fn startup_errors_are_one_line_with_their_exit_code() {
     assert!(line.contains(&format!("cannot listen on {addr}")), "{line}");
     drop(taken);
 
-    let out = rig.env.cmd(BIN).arg("--listen").arg("nowhere").output().unwrap();
+    let out = rig
+        .env
+        .cmd(BIN)
+        .arg("--listen")
+        .arg("nowhere")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(error_line(&out).contains("--listen nowhere"));
     for flag in ["--help", "--version"] {

@@ -19,7 +19,11 @@ use super::service::Server;
 fn claude() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("SX_TEST_CLAUDE_BIN").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
-        assert!(p.is_file(), "SX_TEST_CLAUDE_BIN={} is not a file", p.display());
+        assert!(
+            p.is_file(),
+            "SX_TEST_CLAUDE_BIN={} is not a file",
+            p.display()
+        );
         return Some(p);
     }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/claude-code");
@@ -42,7 +46,13 @@ fn router(env: &Env) -> Server {
         .env("HOME", &env.home)
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .current_dir(&env.proj)
-        .args(["--listen", "127.0.0.1:0", "-e", "ROUTER_ROUTES=*=codex", "-e"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "-e",
+            "ROUTER_ROUTES=*=codex",
+            "-e",
+        ])
         .arg(format!("CODEX_BASE_URL={}", env.server.codex_base()))
         .arg("-e")
         .arg(format!("CODEX_AUTH_URL={}", env.server.url()));
@@ -152,7 +162,10 @@ fn claude_code_runs_a_tool_and_codex_gets_its_reasoning_back() {
     let reqs = env.server.requests_to(CODEX_RESPONSES_PATH);
     assert_eq!(reqs.len(), 2, "{r}");
     let second = reqs[1].json().to_string();
-    assert!(second.contains("pelican"), "the Read result went back: {second}");
+    assert!(
+        second.contains("pelican"),
+        "the Read result went back: {second}"
+    );
     assert!(
         second.contains(responses::ENCRYPTED_CONTENT),
         "Codex's reasoning came back through Claude Code: {second}"

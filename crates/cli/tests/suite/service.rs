@@ -253,7 +253,6 @@ pub fn dechunk(mut s: &str) -> String {
     }
 }
 
-
 pub fn read_request(conn: &mut TcpStream) -> String {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
@@ -296,16 +295,22 @@ pub fn accept_within_a_minute(listener: &std::net::TcpListener) -> TcpStream {
     }
 }
 
-
 /// Read from `conn` until what arrived holds `needle` (a generous minute at most); all of it.
 pub fn read_until(conn: &mut TcpStream, needle: &str) -> String {
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     let deadline = Instant::now() + Duration::from_secs(60);
     while !String::from_utf8_lossy(&got).contains(needle) {
-        assert!(Instant::now() < deadline, "no {needle:?} in {:?}", String::from_utf8_lossy(&got));
+        assert!(
+            Instant::now() < deadline,
+            "no {needle:?} in {:?}",
+            String::from_utf8_lossy(&got)
+        );
         match conn.read(&mut buf) {
-            Ok(0) => panic!("closed before {needle:?}: {:?}", String::from_utf8_lossy(&got)),
+            Ok(0) => panic!(
+                "closed before {needle:?}: {:?}",
+                String::from_utf8_lossy(&got)
+            ),
             Ok(n) => got.extend_from_slice(&buf[..n]),
             Err(e) => panic!("reading: {e}; so far {:?}", String::from_utf8_lossy(&got)),
         }

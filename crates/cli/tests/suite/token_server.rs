@@ -220,6 +220,17 @@ fn health_unknown_paths_methods_and_request_limits() {
 
     let h = server.get("/healthz", None);
     assert_eq!((h.status, h.body.trim()), (200, "ok"));
+    let h = server.get("/readyz", None);
+    assert_eq!((h.status, h.body.trim()), (200, "ok"));
+    let m = server.get("/metrics", None);
+    assert_eq!(m.status, 200);
+    for want in [
+        "scorpiox_token_server_requests_total{path=\"/healthz\",status=\"200\"} 1",
+        "scorpiox_token_server_requests_total{path=\"/readyz\",status=\"200\"} 1",
+        "# TYPE scorpiox_token_server_token_failures_total counter",
+    ] {
+        assert!(m.body.contains(want), "{want}: {}", m.body);
+    }
     let r = server.get("/nope", Some(&team.bob_key));
     assert_eq!(r.status, 404);
     assert!(r.error_message().contains("GET /codex"), "{r:?}");
