@@ -76,7 +76,7 @@ fn run(w: &mut SseWriter) -> String {
         ],
         StopReason::ToolUse,
     ));
-    String::from_utf8(w.take().to_vec()).unwrap()
+    std::str::from_utf8(&w.take()).unwrap().to_string()
 }
 
 #[test]
@@ -244,7 +244,7 @@ fn a_retry_after_content_breaks_the_stream_and_before_it_does_not() {
     assert_eq!(w.on_event(StreamEvent::TextDelta("hi")), Step::Go);
     assert_eq!(w.on_event(retry), Step::Broken);
     w.fail("api_error", "broke");
-    let events = sx_testkit::sse::decode(&String::from_utf8(w.take().to_vec()).unwrap());
+    let events = sx_testkit::sse::decode(std::str::from_utf8(&w.take()).unwrap());
     let last = events.last().unwrap();
     assert_eq!(
         last,
@@ -281,7 +281,7 @@ fn thinking_without_text_or_deltas_and_late_state() {
         ],
         StopReason::EndTurn,
     ));
-    let events = sx_testkit::sse::decode(&String::from_utf8(w.take().to_vec()).unwrap());
+    let events = sx_testkit::sse::decode(std::str::from_utf8(&w.take()).unwrap());
     let blocks: Vec<&str> = events
         .iter()
         .filter(|e| e["type"] == "content_block_start")

@@ -85,6 +85,9 @@ pub fn of_call(upstream: ProviderId, c: &ToolCall) -> Option<String> {
     )
 }
 
+/// Tool-call signatures by call id, and the upstream that made them.
+pub type Calls = (ProviderId, BTreeMap<String, String>);
+
 /// A `thinking` block's text and signature, or a `redacted_thinking` block (`text` empty,
 /// `signature` its `data`, `block` the whole block) as the client sent it back: the thinking
 /// for the conversation model (if any is worth keeping) and the call signatures it carried.
@@ -92,15 +95,12 @@ pub fn read_back(
     text: &str,
     signature: &str,
     redacted: Option<&Value>,
-) -> (
-    Option<Thinking>,
-    Option<(ProviderId, BTreeMap<String, String>)>,
-) {
+) -> (Option<Thinking>, Option<Calls>) {
     if signature.starts_with(PREFIX) {
         let Some(st) = State::decode(signature) else {
             return (None, None);
         };
-        let calls = (!st.c.is_empty()).then(|| (st.p, st.c));
+        let calls = (!st.c.is_empty()).then_some((st.p, st.c));
         let thinking = (st.s.is_some() || st.r.is_some()).then(|| Thinking {
             text: text.to_string(),
             raw: None,
