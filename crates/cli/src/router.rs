@@ -15,7 +15,6 @@ mod stream;
 mod upstreams;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -102,11 +101,6 @@ pub fn setup(config: &Config) -> Result<Setup, Failure> {
     let routes = Routes::parse(config.get(routes::KEY), long_context).map_err(Failure::usage)?;
     let upstreams = Upstreams::open(config, &routes)?;
     Ok(Setup { routes, upstreams })
-}
-
-/// Resolve `--listen`; a malformed address is a usage error.
-pub fn listen_addrs(addr: &str) -> Result<Vec<SocketAddr>, Failure> {
-    service::listen_addrs(addr, DEFAULT_LISTEN)
 }
 
 /// Serve until `shutdown` completes, then let streams in flight finish (bounded).

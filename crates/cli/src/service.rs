@@ -59,19 +59,56 @@ pub fn listen_addrs(addr: &str, default: &str) -> Result<Vec<SocketAddr>, Failur
     Ok(addrs)
 }
 
+/// Completes on the first SIGTERM or SIGINT.
+pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// The flags every service takes besides `--listen` (whose default is each service's own).
+#[derive(Debug, clap::Args)]
+pub struct CommonArgs {
+    /// Override a config key for this run; repeatable
+    #[arg(short = 'e', value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Working directory (decides the project configuration)
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<std::path::PathBuf>,
+}
+
+/// A service's `main`: load the configuration, resolve `--listen` (`default` is the example
+/// in its error), then on a multi-thread runtime `prepare` the service from the configuration,
+/// bind and announce the address, and `serve` until a signal.
+pub fn run<S, F>(
+    listen: &str,
+    default: &str,
+    common: &CommonArgs,
+    prepare: impl FnOnce(&sx_config::Config) -> Result<S, Failure>,
+    serve: impl FnOnce(tokio::net::TcpListener, S, Shutdown) -> F,
+) -> Result<(), Failure>
+where
+    F: Future<Output = std::io::Result<()>>,
+{
+    let config = crate::load_config(common.cwd.as_deref(), &common.overrides, Vec::new())?;
+    let addrs = listen_addrs(listen, default)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async move {
+        // Inside the runtime: what `prepare` opens (HTTP clients) belongs to it.
+        let state = prepare(&config)?;
+        let (listener, shutdown) = bind(&addrs, listen).await?;
+        serve(listener, state, shutdown)
+            .await
+            .map_err(|e| Failure::runtime(format!("the server failed: {e}; restart it")))
+    })
+}
+
 /// Bind `addrs`, install the SIGTERM/SIGINT handlers, then announce `listening on http://ADDR`
 /// on stdout (the line scripts and tests wait for). The returned future completes on the
 /// first signal, after printing `shutting down` on stderr. An address in use is exit 1.
 pub async fn bind(
     addrs: &[SocketAddr],
     listen: &str,
-) -> Result<
-    (
-        tokio::net::TcpListener,
-        impl Future<Output = ()> + Send + 'static,
-    ),
-    Failure,
-> {
+) -> Result<(tokio::net::TcpListener, Shutdown), Failure> {
     let listener = tokio::net::TcpListener::bind(addrs).await.map_err(|e| {
         Failure::runtime(format!(
             "cannot listen on {listen}: {e}; stop whatever uses that address or pick another \
@@ -86,13 +123,13 @@ pub async fn bind(
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on http://{local}").and_then(|()| out.flush())?;
     drop(out);
-    let shutdown = async move {
+    let shutdown = Box::pin(async move {
         tokio::select! {
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
         eprintln!("shutting down");
-    };
+    });
     Ok((listener, shutdown))
 }
 

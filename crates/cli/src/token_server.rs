@@ -12,7 +12,6 @@ pub mod keys;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -132,11 +131,6 @@ pub fn accounts(config: &Config) -> Result<Accounts, Failure> {
         map: KeyMap::new(key_list, accounts),
         warnings,
     })
-}
-
-/// Resolve `--listen`; a malformed address is a usage error.
-pub fn listen_addrs(addr: &str) -> Result<Vec<SocketAddr>, Failure> {
-    service::listen_addrs(addr, DEFAULT_LISTEN)
 }
 
 /// What `GET /metrics` reports (prefix `scorpiox_token_server_`).

@@ -3,16 +3,15 @@
 //! by `ROUTER_ROUTES`. The client is `sx` on the Messages wire (`--provider anthropic` pointed
 //! at the router: the `scorpiox` provider speaks the same wire to `ROUTER_URL`) or plain HTTP.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use serde_json::{Value, json};
 use sx_testkit::auth::AuthJson;
 use sx_testkit::{CODEX_RESPONSES_PATH, Chunk, MockResponse, anthropic, gemini, responses, sse};
 
 use super::common::{Env, error_line, json_lines, stderr_of};
+use super::scenario::{Wire, png};
 use super::service::{Resp, Server, read_until};
 
 const BIN: &str = "scorpiox-router";
@@ -122,80 +121,17 @@ fn streamed_text(events: &[Value]) -> String {
         .collect()
 }
 
-fn png(dir: &Path) -> std::path::PathBuf {
-    let p = dir.join("pixel.png");
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(PNG_B64)
-        .unwrap();
-    std::fs::write(&p, bytes).unwrap();
-    p
-}
+/// The three upstream wires the router is tested against (the agent scenario's, which also
+/// gives their first answer: thinking with the wire's own state, then a `read_file` call).
+type Up = Wire;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Up {
-    Codex,
-    Gemini,
-    Anthropic,
-}
-
-impl Up {
+impl Wire {
     fn model(self) -> &'static str {
         match self {
             Up::Codex => responses::MODEL,
             Up::Gemini => gemini::MODEL,
             Up::Anthropic => anthropic::MODEL,
-        }
-    }
-
-    fn path(self) -> String {
-        match self {
-            Up::Codex => CODEX_RESPONSES_PATH.into(),
-            Up::Gemini => gemini::stream_path(gemini::MODEL),
-            Up::Anthropic => anthropic::MESSAGES_PATH.into(),
-        }
-    }
-
-    /// Thinking with the upstream's own state, then a `read_file` call.
-    fn thinking_and_call(self) -> MockResponse {
-        let args = r#"{"path":"notes.txt"}"#;
-        match self {
-            Up::Codex => {
-                let mut ev = vec![responses::created(responses::RESP_ID)];
-                ev.extend(responses::reasoning_events(
-                    responses::REASONING_ID,
-                    "I should read the notes.",
-                    responses::ENCRYPTED_CONTENT,
-                ));
-                ev.extend(responses::function_call_events(
-                    responses::FUNCTION_CALL_ID,
-                    "call_read",
-                    "read_file",
-                    args,
-                ));
-                let usage = responses::Usage {
-                    input: 50,
-                    cached: 10,
-                    output: 9,
-                    reasoning: 3,
-                };
-                ev.push(responses::completed(responses::RESP_ID, usage));
-                MockResponse::sse(sse::encode(&responses::finalize(ev)))
-            }
-            Up::Gemini => MockResponse::sse(gemini::encode(&[
-                gemini::chunk(vec![gemini::thought("I should read the notes.")]),
-                gemini::chunk(vec![gemini::signed(
-                    gemini::call(Some("call_read"), "read_file", json!({"path": "notes.txt"})),
-                    gemini::SIGNATURE,
-                )]),
-                gemini::finish(vec![], "STOP", gemini::USAGE),
-            ])),
-            Up::Anthropic => MockResponse::sse(sse::encode(&anthropic::thinking_tool_turn(
-                "I should read the notes.",
-                "Reading.",
-                "toolu_read",
-                "read_file",
-                args,
-            ))),
+            Up::Openai => unreachable!("not an upstream of these tests"),
         }
     }
 
@@ -204,6 +140,7 @@ impl Up {
             Up::Codex => MockResponse::sse(sse::encode(&responses::text_turn(text))),
             Up::Gemini => MockResponse::sse(gemini::encode(&gemini::text_turn(text))),
             Up::Anthropic => MockResponse::sse(sse::encode(&anthropic::text_turn(text))),
+            Up::Openai => unreachable!("not an upstream of these tests"),
         }
     }
 
@@ -213,17 +150,19 @@ impl Up {
             Up::Codex => responses::ENCRYPTED_CONTENT,
             Up::Gemini => gemini::SIGNATURE,
             Up::Anthropic => anthropic::SIGNATURE,
+            Up::Openai => unreachable!("not an upstream of these tests"),
         }
     }
 
     /// What sx reports as the run's usage: the two calls' upstream usage added up.
     fn usage(self) -> (u64, u64, u64) {
         match self {
-            // 50 (10 cached) + 42 in; 9 + 7 out.
-            Up::Codex => (92, 16, 10),
+            // The first answer reports none.
+            Up::Codex => (42, 7, 0),
             Up::Gemini => (240, 16, 0),
             // 42 + 30 read + 5 written, twice.
             Up::Anthropic => (154, 14, 60),
+            Up::Openai => unreachable!("not an upstream of these tests"),
         }
     }
 }
@@ -235,9 +174,7 @@ fn tool_loop(up: Up) {
     std::fs::write(rig.env.proj.join("notes.txt"), NOTES).unwrap();
     let image = png(&rig.env.proj);
     let path = up.path();
-    rig.env
-        .server
-        .enqueue("POST", &path, up.thinking_and_call());
+    rig.env.server.enqueue("POST", &path, up.first_answer());
     rig.env
         .server
         .enqueue("POST", &path, up.answer("The word is pelican."));
@@ -292,7 +229,7 @@ fn tool_loop(up: Up) {
     let shape = match up {
         Up::Codex => "\"input_image\"",
         Up::Gemini => "\"inlineData\"",
-        Up::Anthropic => "\"type\":\"image\"",
+        Up::Anthropic | Up::Openai => "\"type\":\"image\"",
     };
     assert!(
         first.contains(shape),
@@ -330,7 +267,7 @@ fn tool_loop(up: Up) {
         match up {
             Up::Codex => "codex gpt-5.5",
             Up::Gemini => "gemini gemini-3.8-flash",
-            Up::Anthropic => "anthropic claude-sonnet-5",
+            Up::Anthropic | Up::Openai => "anthropic claude-sonnet-5",
         }
     );
     assert_eq!(log.matches(&route).count(), 2, "{up:?}: {log}");
