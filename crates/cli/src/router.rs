@@ -7,7 +7,7 @@
 //! it on loopback or behind a proxy that authenticates (docs/router.md).
 
 mod errors;
-mod reply;
+pub mod reply;
 mod request;
 pub mod routes;
 mod state;
