@@ -246,7 +246,14 @@ async fn messages(State(app): State<Arc<App>>, body: Bytes) -> Response {
     } else {
         complete(&*provider, route.provider, &job, &app.metrics).await
     };
-    let label = format!("{} {}", route.provider, route.model);
+    // The model may be the client's own text: one printable word in the log and the header.
+    let model: String = route
+        .model
+        .chars()
+        .take(100)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect();
+    let label = format!("{} {model}", route.provider);
     if let Ok(v) = HeaderValue::from_str(&label) {
         r.headers_mut().insert("x-scorpiox-route", v);
     }

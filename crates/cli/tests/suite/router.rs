@@ -557,6 +557,11 @@ fn scenario_rules_and_an_explicit_provider_pick_the_upstream() {
     let r = router.post("/v1/messages", &hello("nope,x", false));
     assert_eq!(r.status, 404, "{r:?}");
     assert_eq!(r.json()["error"]["type"], "not_found_error");
+    // A model name of the client's own making stays one printable word in the log.
+    let r = router.post("/v1/messages", &hello("codex,odd model\nname", false));
+    assert_eq!(r.header("x-scorpiox-route"), Some("codex odd?model?name"));
+    let (_, log) = router.stop();
+    assert!(log.contains(" codex odd?model?name "), "{log}");
 }
 
 #[test]
