@@ -7,6 +7,7 @@
 //! it on loopback or behind a proxy that authenticates (docs/router.md).
 
 mod errors;
+mod message;
 pub mod reply;
 mod request;
 pub mod routes;
@@ -271,7 +272,7 @@ async fn complete(
     match provider.complete(&job.request()).await {
         Ok(c) => (
             [(header::CONTENT_TYPE, "application/json")],
-            reply::message_json(&job.id, &job.client_model, upstream, &c),
+            message::message_json(&job.id, &job.client_model, upstream, &c),
         )
             .into_response(),
         Err(e) => {

@@ -1,6 +1,6 @@
 //! The answer in the Messages format (docs/protocols/providers.md §1.6): the upstream's
-//! `StreamEvent`s → SSE events as they come ([`SseWriter`]), or the finished completion → one
-//! JSON message ([`message_json`]).
+//! `StreamEvent`s → SSE events as they come ([`SseWriter`]); the finished completion as one
+//! JSON message is `message.rs`.
 //!
 //! Blocks: text and thinking stream as deltas into the block they belong to; an upstream's
 //! finished thinking (`StreamEvent::Thinking`) closes its block with a `signature_delta`
@@ -13,7 +13,6 @@
 use bytes::{BufMut, BytesMut};
 use serde::Serialize;
 use serde_json::Value;
-use serde_json::value::RawValue;
 use sxnet::ProviderId;
 use sxnet::event::{Completion, StreamEvent};
 use sxnet::model::{Block, StopReason, Thinking, ToolCall, Usage};
@@ -492,21 +491,21 @@ struct MessageBody<'a> {
 }
 
 #[derive(Serialize)]
-struct MessageHead<'a> {
-    id: &'a str,
+pub(super) struct MessageHead<'a> {
+    pub id: &'a str,
     #[serde(rename = "type")]
-    ty: &'static str,
-    role: &'static str,
-    model: &'a str,
-    content: &'a [Value],
-    stop_reason: Option<&'static str>,
-    stop_sequence: Option<()>,
-    usage: WireUsage,
+    pub ty: &'static str,
+    pub role: &'static str,
+    pub model: &'a str,
+    pub content: &'a [Value],
+    pub stop_reason: Option<&'static str>,
+    pub stop_sequence: Option<()>,
+    pub usage: WireUsage,
 }
 
 /// A call's input as a JSON object text: the arguments when they are one, else `{}` (a
 /// freeform call's raw text goes in as `{"input": …}`).
-fn call_input(c: &ToolCall) -> String {
+pub(super) fn call_input(c: &ToolCall) -> String {
     match c.input() {
         Ok(Value::Object(_)) if !c.arguments.trim().is_empty() => c.arguments.clone(),
         Ok(Value::Object(m)) => Value::Object(m).to_string(),
@@ -515,55 +514,6 @@ fn call_input(c: &ToolCall) -> String {
         }
         _ => "{}".to_string(),
     }
-}
-
-/// The whole answer as one Messages JSON response (`stream: false`).
-pub fn message_json(id: &str, model: &str, upstream: ProviderId, c: &Completion) -> Vec<u8> {
-    let mut content: Vec<Value> = Vec::new();
-    for b in &c.message.content {
-        match b {
-            Block::Text { text, .. } => {
-                content.push(serde_json::json!({"type": "text", "text": text}));
-            }
-            Block::Thinking(t) => {
-                let s = state::of_thinking(t);
-                if !t.text.is_empty() {
-                    content.push(serde_json::json!({
-                        "type": "thinking", "thinking": t.text, "signature": s.unwrap_or_default()
-                    }));
-                } else if let Some(s) = s {
-                    content.push(serde_json::json!({"type": "redacted_thinking", "data": s}));
-                }
-            }
-            Block::ToolCall(call) => {
-                if let Some(s) = state::of_call(upstream, call) {
-                    content.push(serde_json::json!({"type": "redacted_thinking", "data": s}));
-                }
-                let input = call_input(call);
-                let input: Box<RawValue> =
-                    RawValue::from_string(input).unwrap_or_else(|_| empty_object());
-                content.push(serde_json::json!({
-                    "type": "tool_use", "id": call.id, "name": call.name, "input": input
-                }));
-            }
-            Block::Image(_) | Block::ToolResult(_) => {}
-        }
-    }
-    let body = MessageHead {
-        id,
-        ty: "message",
-        role: "assistant",
-        model,
-        content: &content,
-        stop_reason: Some(stop_reason(c.stop)),
-        stop_sequence: None,
-        usage: WireUsage::of(&c.usage),
-    };
-    serde_json::to_vec(&body).expect("a message serializes")
-}
-
-fn empty_object() -> Box<RawValue> {
-    RawValue::from_string("{}".into()).expect("{} is JSON")
 }
 
 #[cfg(test)]

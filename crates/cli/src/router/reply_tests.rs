@@ -4,6 +4,7 @@ use sxnet::event::{Completion, StreamEvent};
 use sxnet::model::{Block, Message, Role, StopReason, Thinking, ToolCall, Usage};
 
 use super::*;
+use crate::router::message::message_json;
 use crate::router::request::Incoming;
 
 fn codex_thinking() -> Thinking {

@@ -17,6 +17,7 @@ mod openai;
 mod openai_errors;
 mod router;
 mod router_claude_code;
+mod router_errors;
 mod scenario;
 mod service;
 mod ssh_source;
