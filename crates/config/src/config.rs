@@ -155,9 +155,10 @@ impl Config {
     pub fn files_read(&self) -> &[PathBuf] {
         &self.files_read
     }
-    /// A copy with `key` set to `value` as if given on the command line (`-e`): how one
-    /// process opens several providers from one configuration (the router's upstreams).
-    pub fn with(&self, key: &str, value: &str) -> Config {
+
+    /// The same configuration with `key` set as a command-line override would set it (for a
+    /// program choosing on the user's behalf, e.g. the provider the embedded router picked).
+    pub fn with_override(&self, key: &str, value: &str) -> Config {
         let mut c = self.clone();
         c.values.insert(
             key.to_string(),
@@ -167,6 +168,13 @@ impl Config {
             },
         );
         c
+    }
+
+    /// Whether `key` has its compiled default (nobody set it).
+    pub fn is_default(&self, key: &str) -> bool {
+        self.values
+            .get(key)
+            .is_none_or(|e| e.source.tier == Tier::Default)
     }
 }
 
@@ -226,7 +234,7 @@ mod tests {
             warnings: Vec::new(),
             files_read: Vec::new(),
         };
-        let g = c.with("PROVIDER", "gemini");
+        let g = c.with_override("PROVIDER", "gemini");
         assert_eq!(g.get("PROVIDER"), Some("gemini"));
         assert_eq!(g.entry("PROVIDER").unwrap().source.tier, Tier::Override);
         assert_eq!(

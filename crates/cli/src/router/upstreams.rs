@@ -30,7 +30,7 @@ impl Upstreams {
         let mut open = HashMap::new();
         let mut unavailable = HashMap::new();
         for id in UPSTREAMS {
-            let c = config.with("PROVIDER", id.as_str());
+            let c = config.with_override("PROVIDER", id.as_str());
             match providers::open(&c, OpenOptions::default()) {
                 Ok(p) => {
                     open.insert(id, p);
