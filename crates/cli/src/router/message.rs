@@ -36,7 +36,8 @@ pub fn message_json(id: &str, model: &str, upstream: ProviderId, c: &Completion)
                 let input: Box<RawValue> =
                     RawValue::from_string(input).unwrap_or_else(|_| empty_object());
                 content.push(serde_json::json!({
-                    "type": "tool_use", "id": call.id, "name": call.name, "input": input
+                    "type": "tool_use", "id": state::client_id(&call.id), "name": call.name,
+                    "input": input
                 }));
             }
             Block::Image(_) | Block::ToolResult(_) => {}

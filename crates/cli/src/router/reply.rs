@@ -341,7 +341,7 @@ impl SseWriter {
             Tagged {
                 ty: "tool_use",
                 body: U {
-                    id: &c.id,
+                    id: &state::client_id(&c.id),
                     name: &c.name,
                     input: serde_json::Map::new(),
                 },

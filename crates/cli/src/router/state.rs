@@ -72,6 +72,7 @@ pub fn of_thinking(t: &Thinking) -> Option<String> {
 }
 
 /// The state of a tool call made by `upstream`, when it carries a signature.
+/// Keyed by the id the client sees ([`client_id`]).
 pub fn of_call(upstream: ProviderId, c: &ToolCall) -> Option<String> {
     let sig = c.signature.as_ref()?;
     Some(
@@ -79,10 +80,26 @@ pub fn of_call(upstream: ProviderId, c: &ToolCall) -> Option<String> {
             p: upstream,
             s: None,
             r: None,
-            c: BTreeMap::from([(c.id.clone(), sig.clone())]),
+            c: BTreeMap::from([(client_id(&c.id).into_owned(), sig.clone())]),
         }
         .encode(),
     )
+}
+
+/// A call id as the Messages API allows it (`^[a-zA-Z0-9_-]+$`; clients such as sx's own
+/// Messages wire rewrite others): other characters become `_`. The upstream then sees the
+/// call and its result under this id, which keeps them paired.
+pub fn client_id(id: &str) -> std::borrow::Cow<'_, str> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if !id.is_empty() && id.chars().all(ok) {
+        return std::borrow::Cow::Borrowed(id);
+    }
+    let mapped: String = id.chars().map(|c| if ok(c) { c } else { '_' }).collect();
+    std::borrow::Cow::Owned(if mapped.is_empty() {
+        "_".into()
+    } else {
+        mapped
+    })
 }
 
 /// Tool-call signatures by call id, and the upstream that made them.
@@ -199,6 +216,20 @@ mod tests {
         let (p, map) = calls.unwrap();
         assert_eq!(p, ProviderId::Gemini);
         assert_eq!(map.get("call_1").map(String::as_str), Some("gem-sig"));
+    }
+
+    #[test]
+    fn call_ids_are_made_valid_for_the_messages_api_and_keyed_so() {
+        assert_eq!(client_id("call_1-a"), "call_1-a");
+        assert_eq!(client_id("models/x:call.1"), "models_x_call_1");
+        assert_eq!(client_id(""), "_");
+        let mut c = ToolCall::function("fc.7", "read_file", "{}");
+        c.signature = Some("sig".into());
+        let (_, calls) = read_back("", &of_call(ProviderId::Gemini, &c).unwrap(), None);
+        assert_eq!(
+            calls.unwrap().1.get("fc_7").map(String::as_str),
+            Some("sig")
+        );
     }
 
     #[test]
