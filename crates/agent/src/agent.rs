@@ -329,6 +329,8 @@ impl Agent {
             }
             // Announced when they run, with their parsed input.
             StreamEvent::ToolCall(_) => {}
+            // Its text came as deltas; its state is in the completion.
+            StreamEvent::Thinking(_) => {}
             StreamEvent::ToolResult {
                 id,
                 name,

@@ -7,6 +7,8 @@
 pub mod commands;
 pub mod completions;
 pub mod login;
+pub mod router;
+pub mod service;
 pub mod sx;
 pub mod token_server;
 

@@ -8,21 +8,19 @@
 //!
 //! Docs: `docs/token-server.md`.
 
-mod conn;
 pub mod keys;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, HttpBody};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sx_config::Config;
@@ -30,8 +28,9 @@ use sxnet::auth::{AuthError, LocalSource, RefreshFailure, TokenSource};
 use sxnet::http::ClientIdentity;
 
 use crate::Failure;
-use conn::LimitedListener;
-pub use conn::Peer;
+pub use crate::service::Peer;
+use crate::service::metrics::{Family, Kind};
+use crate::service::{self, Limits, LogLabel, Metrics, Observe, ServeOptions};
 use keys::KeyMap;
 
 /// Where the server listens without `--listen`.
@@ -134,23 +133,24 @@ pub fn accounts(config: &Config) -> Result<Accounts, Failure> {
     })
 }
 
-/// Resolve `--listen`; a malformed address is a usage error.
-pub fn listen_addrs(addr: &str) -> Result<Vec<SocketAddr>, Failure> {
-    use std::net::ToSocketAddrs;
-    let bad = |why: String| {
-        Failure::usage(format!(
-            "--listen {addr}: {why}; give HOST:PORT, e.g. --listen 127.0.0.1:8791"
-        ))
-    };
-    let addrs: Vec<SocketAddr> = addr
-        .to_socket_addrs()
-        .map_err(|e| bad(e.to_string()))?
-        .collect();
-    if addrs.is_empty() {
-        return Err(bad("the host has no address".into()));
-    }
-    Ok(addrs)
-}
+/// What `GET /metrics` reports (prefix `scorpiox_token_server_`).
+const METRICS: &[Family] = &[
+    (
+        "requests_total",
+        "Requests answered, by path and status.",
+        Kind::Counter,
+    ),
+    (
+        "request_duration_seconds",
+        "Time from request to the end of the response, by path.",
+        Kind::Histogram,
+    ),
+    (
+        "token_failures_total",
+        "Requests whose account's token could not be had, by reason.",
+        Kind::Counter,
+    ),
+];
 
 /// Serve until `shutdown` completes, then finish open requests (for at most a few seconds).
 pub async fn serve(
@@ -158,47 +158,66 @@ pub async fn serve(
     accounts: KeyMap<Account>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(Arc::new(accounts));
-    let listener = LimitedListener::new(listener, MAX_CONNECTIONS, IDLE_TIMEOUT);
-    let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stopping_tx.send(true);
-        });
-    tokio::select! {
-        r = server.into_future() => r,
-        () = async move {
-            let _ = stopping.wait_for(|s| *s).await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } => {
-            let grace = SHUTDOWN_GRACE.as_secs();
-            eprintln!("warning: requests still open after {grace}s; exiting anyway");
-            Ok(())
-        }
-    }
+    let stopping = Arc::new(AtomicBool::new(false));
+    let shared = Arc::new(Shared {
+        accounts,
+        metrics: Arc::new(Metrics::new("scorpiox_token_server_", METRICS)),
+        stopping: Arc::clone(&stopping),
+    });
+    let opts = ServeOptions {
+        max_connections: MAX_CONNECTIONS,
+        idle: IDLE_TIMEOUT,
+        grace: SHUTDOWN_GRACE,
+    };
+    service::serve(listener, router(shared), opts, shutdown, Some(stopping)).await
 }
 
-type Shared = Arc<KeyMap<Account>>;
+struct Shared {
+    accounts: KeyMap<Account>,
+    metrics: Arc<Metrics>,
+    stopping: Arc<AtomicBool>,
+}
 
-fn router(accounts: Shared) -> Router {
+fn router(shared: Arc<Shared>) -> Router {
+    let limits = Arc::new(Limits {
+        max_head: MAX_HEAD,
+        max_body: MAX_BODY,
+        too_large: "request bodies are not used here",
+        body_timeout: REQUEST_TIMEOUT,
+        request_timeout: Some(REQUEST_TIMEOUT),
+        error,
+    });
+    let observe = Arc::new(Observe {
+        metrics: Arc::clone(&shared.metrics),
+        paths: &["/codex", "/healthz", "/readyz", "/metrics"],
+    });
     Router::new()
         .route("/codex", get(codex))
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(service::healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn(limits))
-        .layer(middleware::from_fn(access_log))
-        .with_state(accounts)
+        .layer(middleware::from_fn_with_state(limits, service::limits))
+        .layer(middleware::from_fn_with_state(observe, service::access_log))
+        .with_state(shared)
 }
 
-/// The account a response was for, read by the access log.
-#[derive(Clone)]
-struct AccountName(Arc<str>);
+/// Ready while not shutting down (the keys were loaded and checked at startup).
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    if shared.stopping.load(Ordering::SeqCst) {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
+    service::healthz().await
+}
 
-async fn codex(State(accounts): State<Shared>, headers: HeaderMap) -> Response {
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    service::metrics_response(&shared.metrics)
+}
+
+async fn codex(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     let presented = bearer(&headers);
-    let Some(account) = presented.and_then(|k| accounts.lookup(k)) else {
+    let Some(account) = presented.and_then(|k| shared.accounts.lookup(k)) else {
         let message = match presented {
             None => {
                 "this token server needs 'Authorization: Bearer <key>'; set TOKEN_HTTP_API_KEY \
@@ -231,6 +250,9 @@ async fn codex(State(accounts): State<Shared>, headers: HeaderMap) -> Response {
                 account.name,
                 crate::one_line(&e.to_string())
             );
+            shared
+                .metrics
+                .inc("token_failures_total", &[("reason", failure_reason(&e))]);
             auth_failure(&account.name, &e)
         }
         Ok(Err(_)) => error(
@@ -243,8 +265,27 @@ async fn codex(State(accounts): State<Shared>, headers: HeaderMap) -> Response {
         )),
     };
     r.extensions_mut()
-        .insert(AccountName(Arc::clone(&account.name)));
+        .insert(LogLabel(Arc::clone(&account.name)));
     r
+}
+
+/// The failure's kind, as the metrics count it (a closed set).
+fn failure_reason(e: &AuthError) -> &'static str {
+    match e {
+        AuthError::RefreshTransient { .. } | AuthError::Lock { .. } => "transient",
+        AuthError::RefreshRejected { .. } | AuthError::Unauthorized { .. } => "rejected",
+        AuthError::NotLoggedIn { .. }
+        | AuthError::Unreadable { .. }
+        | AuthError::Malformed { .. }
+        | AuthError::BadJwt { .. }
+        | AuthError::ApiKeyOnly { .. } => "login",
+        AuthError::Write { .. }
+        | AuthError::NotConfigured { .. }
+        | AuthError::Source { .. }
+        | AuthError::KeyRejected { .. }
+        | AuthError::AuthRequired { .. }
+        | AuthError::NoBackend { .. } => "internal",
+    }
 }
 
 /// The key of `Authorization: Bearer <key>` (scheme case-insensitive), if there is one.
@@ -310,14 +351,6 @@ fn auth_failure(name: &str, e: &AuthError) -> Response {
     }
 }
 
-async fn healthz() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "ok\n",
-    )
-        .into_response()
-}
-
 async fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
@@ -352,97 +385,6 @@ fn unavailable(message: &str) -> Response {
     r.headers_mut().insert(
         header::RETRY_AFTER,
         HeaderValue::from_static(RETRY_AFTER_SECS),
-    );
-    r
-}
-
-/// Bounded requests: head size, body size, total time.
-async fn limits(req: Request, next: Next) -> Response {
-    if head_len(&req) > MAX_HEAD {
-        return error(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            &format!("the request head is larger than {MAX_HEAD} bytes"),
-        );
-    }
-    let too_large = || {
-        error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("request bodies are not used here (at most {MAX_BODY} bytes are accepted)"),
-        )
-    };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return too_large();
-    }
-    let (parts, mut body) = req.into_parts();
-    let run = async move {
-        // Read (and drop) the body, refusing it once it passes MAX_BODY.
-        let mut read = 0usize;
-        while let Some(frame) =
-            std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
-        {
-            match frame {
-                Ok(f) => {
-                    read += f.data_ref().map_or(0, |d| d.len());
-                    if read > MAX_BODY {
-                        return too_large();
-                    }
-                }
-                Err(_) => {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        "the request body could not be read",
-                    );
-                }
-            }
-        }
-        next.run(Request::from_parts(parts, Body::empty())).await
-    };
-    match tokio::time::timeout(REQUEST_TIMEOUT, run).await {
-        Ok(r) => r,
-        Err(_) => unavailable("the request took too long; try again shortly"),
-    }
-}
-
-/// The size of the request line and headers as sent (HTTP/1.1 framing).
-fn head_len(req: &Request) -> usize {
-    let target = req.uri().path_and_query().map_or(1, |pq| pq.as_str().len());
-    let line = req.method().as_str().len() + 1 + target + " HTTP/1.1\r\n".len();
-    let headers: usize = req
-        .headers()
-        .iter()
-        .map(|(k, v)| k.as_str().len() + 2 + v.len() + 2)
-        .sum();
-    line + headers + 2
-}
-
-/// One line per request on stderr: time, peer, method, path, status, account, latency. Never
-/// the query, a header, a key or a token.
-async fn access_log(
-    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let start = Instant::now();
-    let method = req.method().clone();
-    let path: String = req
-        .uri()
-        .path()
-        .chars()
-        .take(200)
-        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
-        .collect();
-    let r = next.run(req).await;
-    let account = r.extensions().get::<AccountName>().map_or("-", |a| &*a.0);
-    let ms = start.elapsed().as_secs_f64() * 1000.0;
-    eprintln!(
-        "{} {peer} {method} {path} {} {account} {ms:.1}ms",
-        humantime::format_rfc3339_millis(SystemTime::now()),
-        r.status().as_u16()
     );
     r
 }

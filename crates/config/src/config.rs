@@ -213,4 +213,34 @@ mod tests {
         assert_eq!(Source::tier(Tier::Override).location(), "command line");
         assert_eq!(Source::tier(Tier::Default).to_string(), "default");
     }
+
+    #[test]
+    fn with_overrides_one_key_of_a_copy() {
+        let mut values = BTreeMap::new();
+        values.insert(
+            "PROVIDER".to_string(),
+            Entry {
+                value: "scorpiox".into(),
+                source: Source::tier(Tier::Default),
+            },
+        );
+        let c = Config {
+            values,
+            cwd: "/w".into(),
+            project_root: "/w".into(),
+            git_root: None,
+            home: None,
+            trusted: false,
+            warnings: Vec::new(),
+            files_read: Vec::new(),
+        };
+        let g = c.with_override("PROVIDER", "gemini");
+        assert_eq!(g.get("PROVIDER"), Some("gemini"));
+        assert_eq!(g.entry("PROVIDER").unwrap().source.tier, Tier::Override);
+        assert_eq!(
+            c.get("PROVIDER"),
+            Some("scorpiox"),
+            "the original is untouched"
+        );
+    }
 }

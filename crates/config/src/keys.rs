@@ -251,7 +251,13 @@ pub static KEYS: &[KeySpec] = &[
         "ROUTER_ROUTES",
         None,
         KeyKind::String,
-        "routing table of the scorpiox router",
+        "scorpiox router rules MATCH=PROVIDER[:MODEL], first match wins (model globs; background, think, long_context)",
+    ),
+    k(
+        "ROUTER_LONG_CONTEXT",
+        Some("60000"),
+        U64,
+        "estimated input tokens above which the router's long_context rule applies",
     ),
     k(
         "ACTIVE_PROFILE",

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::model::{Message, StopReason, ToolCall, Usage};
+use crate::model::{Message, StopReason, Thinking, ToolCall, Usage};
 
 #[derive(Debug, Clone, Copy)]
 pub enum StreamEvent<'a> {
@@ -23,6 +23,11 @@ pub enum StreamEvent<'a> {
     ToolCallStarted { id: &'a str, name: &'a str },
     /// A complete tool call, as soon as the model has finished it.
     ToolCall(&'a ToolCall),
+    /// A complete thinking block with its opaque state (signature, replay item), as soon as
+    /// the model has finished it and before anything that follows it: what a relay (the
+    /// router) needs to hand the state on in place. Renderers ignore it (the text came as
+    /// deltas).
+    Thinking(&'a Thinking),
     /// A provider that runs its own tools (capabilities) ran one: its result, for display.
     ToolResult {
         id: &'a str,

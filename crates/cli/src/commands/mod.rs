@@ -1,14 +1,15 @@
 //! One program, every command (docs/commands.md): `sx` is also `scorpiox-config`,
-//! `scorpiox-codex-fetchtoken`, `scorpiox-codex-refreshtoken`, `scorpiox-codex-login` and
-//! `scorpiox-token-server`, chosen by the name it was started under (links made by
+//! `scorpiox-codex-fetchtoken`, `scorpiox-codex-refreshtoken`, `scorpiox-codex-login`,
+//! `scorpiox-token-server` and `scorpiox-router`, chosen by the name it was started under (links made by
 //! `sx install-links`) or by a subcommand (`sx config …`, `sx codex fetchtoken …`,
-//! `sx token-server …`). Nothing is set up before the command is known, so `--version` and
+//! `sx token-server …`, `sx router …`). Nothing is set up before the command is known, so `--version` and
 //! `scorpiox-config --get` start no runtime and no network stack.
 
 pub mod config;
 pub mod fetchtoken;
 mod links;
 pub mod refreshtoken;
+pub mod router_main;
 pub mod token_server_main;
 
 use std::ffi::OsString;
@@ -46,6 +47,11 @@ pub const COMMANDS: &[Command] = &[
         name: "scorpiox-token-server",
         words: &["token-server"],
         run: token_server_main::main,
+    },
+    Command {
+        name: "scorpiox-router",
+        words: &["router"],
+        run: router_main::main,
     },
 ];
 

@@ -12,8 +12,8 @@ use sx_testkit::{CODEX_RESPONSES_PATH, MockResponse, anthropic, gemini, openai, 
 
 use super::common::{Env, json_lines, stderr_of};
 
-#[derive(Clone, Copy, Debug)]
-enum Wire {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Wire {
     Codex,
     Anthropic,
     Gemini,
@@ -24,7 +24,7 @@ const NOTES: &str = "the secret word is pelican";
 const THINKING: &str = "I should read the notes first.";
 
 impl Wire {
-    fn path(self) -> String {
+    pub(super) fn path(self) -> String {
         match self {
             Wire::Codex => CODEX_RESPONSES_PATH.to_string(),
             Wire::Anthropic => anthropic::MESSAGES_PATH.to_string(),
@@ -70,7 +70,7 @@ impl Wire {
     }
 
     /// Thinking, then a `read_file` call.
-    fn first_answer(self) -> MockResponse {
+    pub(super) fn first_answer(self) -> MockResponse {
         let args = r#"{"path":"notes.txt"}"#;
         match self {
             Wire::Codex => {
@@ -114,7 +114,7 @@ impl Wire {
     }
 
     /// A call of the user function `deploy`.
-    fn second_answer(self) -> MockResponse {
+    pub(super) fn second_answer(self) -> MockResponse {
         let args = r#"{"target":"prod"}"#;
         match self {
             Wire::Codex => MockResponse::sse(sse::encode(&responses::function_call_turn(
@@ -141,7 +141,7 @@ impl Wire {
 }
 
 /// A 1×1 PNG.
-fn png(dir: &Path) -> std::path::PathBuf {
+pub(super) fn png(dir: &Path) -> std::path::PathBuf {
     let p = dir.join("pixel.png");
     let bytes = base64::engine::general_purpose::STANDARD
         .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")

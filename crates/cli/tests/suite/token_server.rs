@@ -3,12 +3,11 @@
 //! callers), error statuses, request limits, the access log, startup errors, and `sx` fetching
 //! its token from it end to end. The mock is the OAuth issuer and the Codex backend.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Barrier, Condvar, Mutex};
-use std::thread::JoinHandle;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
@@ -16,7 +15,8 @@ use serde_json::{Value, json};
 use sx_testkit::auth::{AuthJson, MARKER_CLAIM, jwt_claims, oauth_error, oauth_refresh_ok};
 use sx_testkit::{CODEX_RESPONSES_PATH, MockResponse, OAUTH_TOKEN_PATH, fixture};
 
-use super::common::{Env, assert_no_panic, error_line, read_json, stderr_of};
+use super::common::{Env, error_line, read_json, stderr_of};
+use super::service::{Resp, Server, accept_within_a_minute, read_request};
 
 const BIN: &str = "scorpiox-token-server";
 
@@ -91,222 +91,6 @@ impl Team {
             self.bob.access_token(),
             sx_testkit::auth::REFRESH_TOKEN.to_string(),
         ]
-    }
-}
-
-/// The running binary. Ready once it printed its address; stopped with SIGTERM.
-struct Server {
-    child: Child,
-    addr: String,
-    stderr: Arc<Log>,
-    reader: Option<JoinHandle<()>>,
-}
-
-/// What the server wrote to stderr so far, and a way to wait for a line of it.
-#[derive(Default)]
-struct Log {
-    text: Mutex<String>,
-    grew: Condvar,
-}
-
-impl Log {
-    fn push(&self, line: &str) {
-        self.text.lock().unwrap().push_str(line);
-        self.grew.notify_all();
-    }
-
-    fn text(&self) -> String {
-        self.text.lock().unwrap().clone()
-    }
-
-    /// Wait (generously) until the log holds `needle`.
-    fn wait_for(&self, needle: &str) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut text = self.text.lock().unwrap();
-        while !text.contains(needle) {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                return false;
-            };
-            text = self.grew.wait_timeout(text, left).unwrap().0;
-        }
-        true
-    }
-}
-
-impl Server {
-    fn start(mut cmd: Command) -> Server {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = Arc::new(Log::default());
-        let mut err = BufReader::new(child.stderr.take().unwrap());
-        let sink = Arc::clone(&stderr);
-        let reader = std::thread::spawn(move || {
-            let mut line = String::new();
-            while err.read_line(&mut line).is_ok_and(|n| n > 0) {
-                sink.push(&line);
-                line.clear();
-            }
-        });
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let Some(addr) = first.trim_end().strip_prefix("listening on http://") else {
-            let status = child.wait().unwrap();
-            reader.join().unwrap();
-            panic!(
-                "no address line ({status}): {first:?}; stderr: {}",
-                stderr.text()
-            );
-        };
-        Server {
-            addr: addr.to_string(),
-            child,
-            stderr,
-            reader: Some(reader),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/codex", self.addr)
-    }
-
-    fn get(&self, path: &str, key: Option<&str>) -> Resp {
-        let auth = key
-            .map(|k| format!("Authorization: Bearer {k}\r\n"))
-            .unwrap_or_default();
-        self.raw(&format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\n{auth}Connection: close\r\n\r\n",
-            self.addr
-        ))
-    }
-
-    fn raw(&self, request: &str) -> Resp {
-        let mut s = TcpStream::connect(&self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-        s.write_all(request.as_bytes()).unwrap();
-        let mut buf = Vec::new();
-        s.read_to_end(&mut buf).unwrap();
-        Resp::parse(&buf)
-    }
-
-    /// SIGTERM, wait, and return the exit status with everything the server wrote to stderr.
-    fn stop(self) -> (ExitStatus, String) {
-        self.signal("-TERM");
-        self.wait()
-    }
-
-    fn signal(&self, which: &str) {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args([which, &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-    }
-
-    /// Wait for the exit; the status with everything the server wrote to stderr.
-    fn wait(mut self) -> (ExitStatus, String) {
-        let status = self.child.wait().unwrap();
-        self.reader.take().unwrap().join().unwrap();
-        let log = self.stderr.text();
-        assert_no_panic(&log);
-        (status, log)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(reader) = self.reader.take() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-            let _ = reader.join();
-            if !std::thread::panicking() {
-                assert_no_panic(&self.stderr.text());
-            }
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Resp {
-    fn parse(raw: &[u8]) -> Resp {
-        let text = String::from_utf8_lossy(raw);
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .unwrap_or_else(|| panic!("no head: {text:?}"));
-        let mut lines = head.split("\r\n");
-        let status = lines
-            .next()
-            .unwrap()
-            .split(' ')
-            .nth(1)
-            .unwrap()
-            .parse()
-            .unwrap();
-        let headers: Vec<(String, String)> = lines
-            .map(|l| {
-                let (k, v) = l.split_once(':').unwrap();
-                (k.trim().to_ascii_lowercase(), v.trim().to_string())
-            })
-            .collect();
-        let mut r = Resp {
-            status,
-            headers,
-            body: body.to_string(),
-        };
-        if r.header("transfer-encoding") == Some("chunked") {
-            r.body = dechunk(body);
-        }
-        r
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
-    }
-
-    fn error_message(&self) -> String {
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/json"),
-            "{self:?}"
-        );
-        self.json()["error"]["message"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{self:?}"))
-            .to_string()
-    }
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    loop {
-        let (size, rest) = s.split_once("\r\n").unwrap();
-        let n = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
-        if n == 0 {
-            return out;
-        }
-        out.push_str(&rest[..n]);
-        s = &rest[n + 2..];
     }
 }
 
@@ -436,6 +220,17 @@ fn health_unknown_paths_methods_and_request_limits() {
 
     let h = server.get("/healthz", None);
     assert_eq!((h.status, h.body.trim()), (200, "ok"));
+    let h = server.get("/readyz", None);
+    assert_eq!((h.status, h.body.trim()), (200, "ok"));
+    let m = server.get("/metrics", None);
+    assert_eq!(m.status, 200);
+    for want in [
+        "scorpiox_token_server_requests_total{path=\"/healthz\",status=\"200\"} 1",
+        "scorpiox_token_server_requests_total{path=\"/readyz\",status=\"200\"} 1",
+        "# TYPE scorpiox_token_server_token_failures_total counter",
+    ] {
+        assert!(m.body.contains(want), "{want}: {}", m.body);
+    }
     let r = server.get("/nope", Some(&team.bob_key));
     assert_eq!(r.status, 404);
     assert!(r.error_message().contains("GET /codex"), "{r:?}");
@@ -708,7 +503,7 @@ fn sx_fetches_its_token_from_the_server_end_to_end() {
             "CODEX_TOKEN_SOURCE=remote",
             "-e",
         ])
-        .arg(format!("CODEX_REMOTE_URL={}", server.url()))
+        .arg(format!("CODEX_REMOTE_URL={}/codex", server.base()))
         .arg("-e")
         .arg(format!("TOKEN_HTTP_API_KEY={}", team.alice_key))
         .arg("-e")
@@ -737,48 +532,6 @@ fn sx_fetches_its_token_from_the_server_end_to_end() {
 // --- lifecycle (docs/token-server.md § Running it, § Creating the account files) ------------
 
 /// Read one HTTP request (head and `content-length` body) from `conn`.
-fn read_request(conn: &mut TcpStream) -> String {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        assert_eq!(conn.read(&mut byte).unwrap(), 1, "request cut short");
-        buf.push(byte[0]);
-    }
-    let head = String::from_utf8(buf).unwrap();
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().unwrap())
-        })
-        .unwrap_or(0);
-    let mut body = vec![0u8; length];
-    conn.read_exact(&mut body).unwrap();
-    head + &String::from_utf8(body).unwrap()
-}
-
-/// The first connection to `listener`; fails the test if none comes (generously) soon.
-fn accept_within_a_minute(listener: &std::net::TcpListener) -> TcpStream {
-    listener.set_nonblocking(true).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match listener.accept() {
-            Ok((conn, _)) => {
-                conn.set_nonblocking(false).unwrap();
-                conn.set_read_timeout(Some(Duration::from_secs(60)))
-                    .unwrap();
-                return conn;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                assert!(Instant::now() < deadline, "nobody connected");
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(e) => panic!("accept: {e}"),
-        }
-    }
-}
-
 #[test]
 fn sigterm_and_sigint_let_an_open_request_finish_then_exit_0() {
     for signal in ["-TERM", "-INT"] {

@@ -362,20 +362,28 @@ impl MessagesStream {
         let block = match open {
             Open::Text(text) if text.is_empty() => return,
             Open::Text(text) => Block::text(text),
-            Open::Thinking { text, signature } => Block::Thinking(Thinking {
-                text,
-                raw: None,
-                signature: (!signature.is_empty()).then_some(signature),
-                source: Some(self.provider),
-                replay: None,
-            }),
-            Open::Redacted(v) => Block::Thinking(Thinking {
-                text: String::new(),
-                raw: None,
-                signature: None,
-                source: Some(self.provider),
-                replay: Some(v),
-            }),
+            Open::Thinking { text, signature } => {
+                let t = Thinking {
+                    text,
+                    raw: None,
+                    signature: (!signature.is_empty()).then_some(signature),
+                    source: Some(self.provider),
+                    replay: None,
+                };
+                sink(StreamEvent::Thinking(&t));
+                Block::Thinking(t)
+            }
+            Open::Redacted(v) => {
+                let t = Thinking {
+                    text: String::new(),
+                    raw: None,
+                    signature: None,
+                    source: Some(self.provider),
+                    replay: Some(v),
+                };
+                sink(StreamEvent::Thinking(&t));
+                Block::Thinking(t)
+            }
             Open::ToolUse { id, name, json } => {
                 // A call cut off by max_tokens (no content_block_stop) is never run
                 // (docs/protocols/providers.md §6.2, A2).

@@ -482,3 +482,33 @@ fn deltas_are_borrowed_from_the_event_not_copied() {
         assert_eq!(inside, [true], "{json}");
     }
 }
+
+/// A relay (the router) hands thinking state on in place: the finished block, signature
+/// included, is announced before the text and the call that follow it.
+#[test]
+fn finished_thinking_is_announced_with_its_signature_before_what_follows() {
+    let mut order: Vec<String> = Vec::new();
+    decode_body([thinking_tool_stream().as_bytes()], &mut |e| match e {
+        StreamEvent::Thinking(t) => order.push(format!(
+            "thinking {} {:?} {:?}",
+            t.text,
+            t.signature.as_deref(),
+            t.source
+        )),
+        StreamEvent::TextDelta(_) => order.push("text".into()),
+        StreamEvent::ToolCall(_) => order.push("call".into()),
+        _ => {}
+    })
+    .unwrap();
+    order.dedup();
+    assert_eq!(
+        order,
+        [
+            format!(
+                "thinking The user wants a listing; café first. Some({SIGNATURE:?}) Some(Anthropic)"
+            ),
+            "text".into(),
+            "call".into(),
+        ]
+    );
+}

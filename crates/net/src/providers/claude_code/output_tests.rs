@@ -24,7 +24,9 @@ fn show(ev: StreamEvent<'_>) -> String {
             u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens
         ),
         StreamEvent::Notice(n) => format!("notice {n}"),
-        StreamEvent::RateLimits(_) | StreamEvent::Retry { .. } => "other".into(),
+        StreamEvent::RateLimits(_) | StreamEvent::Retry { .. } | StreamEvent::Thinking(_) => {
+            "other".into()
+        }
     }
 }
 

@@ -242,13 +242,15 @@ impl ResponsesStream {
                     obj.remove("id");
                     obj.remove("status");
                 }
-                self.blocks.push(Block::Thinking(Thinking {
+                let thinking = Thinking {
                     text,
                     raw,
                     signature,
                     source: Some(ProviderId::Codex),
                     replay: Some(item),
-                }));
+                };
+                sink(StreamEvent::Thinking(&thinking));
+                self.blocks.push(Block::Thinking(thinking));
             }
             ty @ ("function_call" | "custom_tool_call") => {
                 let field = |k: &str| item[k].as_str().map(str::to_owned);

@@ -316,3 +316,46 @@ fn a_refusal_is_an_answer_with_its_own_stop_reason() {
     assert_eq!(c.stop, StopReason::Refusal);
     assert_eq!(c.message.text(), "I can't help with that.");
 }
+
+/// The finished reasoning item (its encrypted content and replay item) is announced before
+/// the call that follows it, so a relay can hand it on in place.
+#[test]
+fn a_finished_reasoning_item_is_announced_before_what_follows() {
+    use sx_testkit::responses as r;
+    let mut events = vec![r::created(r::RESP_ID)];
+    events.extend(r::reasoning_events(
+        r::REASONING_ID,
+        "Plan.",
+        r::ENCRYPTED_CONTENT,
+    ));
+    events.extend(r::function_call_events(
+        r::FUNCTION_CALL_ID,
+        "call_1",
+        "read_file",
+        "{}",
+    ));
+    events.push(r::completed(r::RESP_ID, Default::default()));
+    let sse = sx_testkit::sse::encode(&r::finalize(events));
+    let mut order: Vec<String> = Vec::new();
+    let mut state = ResponsesStream::default();
+    let mut d = SseDecoder::new();
+    let mut sink = |e: StreamEvent<'_>| match e {
+        StreamEvent::Thinking(t) => order.push(format!(
+            "thinking {} {:?} {}",
+            t.text,
+            t.signature.as_deref(),
+            t.replay.as_ref().is_some_and(|v| v["type"] == "reasoning")
+        )),
+        StreamEvent::ToolCall(_) => order.push("call".into()),
+        _ => {}
+    };
+    d.feed(sse.as_bytes(), |ev| state.on_event(ev, &mut sink))
+        .unwrap();
+    assert_eq!(
+        order,
+        [
+            format!("thinking Plan. Some({:?}) true", r::ENCRYPTED_CONTENT),
+            "call".into()
+        ]
+    );
+}

@@ -79,7 +79,7 @@ impl GeminiStream {
 
     fn on_part(&mut self, p: Part<'_>, sink: &mut EventSink<'_>) {
         if let Some(fc) = p.function_call {
-            self.close_run();
+            self.close_run(sink);
             self.calls += 1;
             let id = match fc.id.filter(|id| !id.is_empty()) {
                 Some(id) => id.into_owned(),
@@ -108,7 +108,7 @@ impl GeminiStream {
         }
         let run = if p.thought { Run::Thought } else { Run::Text };
         if self.run != run {
-            self.close_run();
+            self.close_run(sink);
             self.run = run;
         }
         if let Some(t) = p.text.as_deref().filter(|t| !t.is_empty()) {
@@ -124,8 +124,9 @@ impl GeminiStream {
         }
     }
 
-    /// The open run becomes blocks (its signature kept for Gemini alone).
-    fn close_run(&mut self) {
+    /// The open run becomes blocks (its signature kept for Gemini alone); a thinking block
+    /// is announced as it is made.
+    fn close_run(&mut self, sink: &mut EventSink<'_>) {
         let text = std::mem::take(&mut self.text);
         let signature = self.signature.take();
         match std::mem::replace(&mut self.run, Run::None) {
@@ -138,13 +139,15 @@ impl GeminiStream {
                 let replay = signature
                     .as_ref()
                     .map(|s| json!({"text": text, "thought": true, "thoughtSignature": s}));
-                self.blocks.push(Block::Thinking(Thinking {
+                let thinking = Thinking {
                     text,
                     raw: None,
                     signature,
                     source: Some(ProviderId::Gemini),
                     replay,
-                }));
+                };
+                sink(StreamEvent::Thinking(&thinking));
+                self.blocks.push(Block::Thinking(thinking));
             }
             Run::Text => {
                 if !text.is_empty() {
@@ -152,13 +155,15 @@ impl GeminiStream {
                 }
                 // The text's signature rides in a thinking block right after it.
                 if let Some(s) = signature {
-                    self.blocks.push(Block::Thinking(Thinking {
+                    let thinking = Thinking {
                         text: String::new(),
                         raw: None,
                         signature: Some(s.clone()),
                         source: Some(ProviderId::Gemini),
                         replay: Some(json!({"thoughtSignature": s})),
-                    }));
+                    };
+                    sink(StreamEvent::Thinking(&thinking));
+                    self.blocks.push(Block::Thinking(thinking));
                 }
             }
         }
@@ -280,6 +285,8 @@ impl WireStream for GeminiStream {
             }
         }
         if finished_here {
+            // The last run ends with the answer (announcing its thinking before the usage).
+            self.close_run(sink);
             sink(StreamEvent::Usage(&self.usage));
         }
         Ok(())
@@ -302,7 +309,7 @@ impl WireStream for GeminiStream {
                 }
             });
         };
-        self.close_run();
+        self.close_run(&mut |_| {});
         let calls = self.blocks.iter().any(|b| matches!(b, Block::ToolCall(_)));
         let stop = match finish {
             _ if calls => StopReason::ToolUse,

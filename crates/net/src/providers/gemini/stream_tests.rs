@@ -432,3 +432,49 @@ fn only_the_first_candidate_counts_and_nulls_are_empty() {
         "{seen:?}"
     );
 }
+
+/// Finished thinking is announced as it closes (a relay hands its state on in place): a
+/// thought run before the call that ends it, a text run's signature with the finish, before
+/// the usage.
+#[test]
+fn finished_thinking_is_announced_before_what_follows() {
+    let sse = encode(&[
+        chunk(vec![signed(thought("Plan."), "sig-thought")]),
+        chunk(vec![call(Some("c1"), "read_file", json!({}))]),
+        chunk(vec![text("Done.")]),
+        finish(
+            vec![signed(text(""), "sig-text")],
+            "STOP",
+            usage(1, 0, 1, 0),
+        ),
+    ]);
+    let mut order: Vec<String> = Vec::new();
+    let mut state = GeminiStream::new("http://x");
+    let mut d = SseDecoder::new();
+    let mut sink = |e: StreamEvent<'_>| match e {
+        StreamEvent::Thinking(t) => order.push(format!(
+            "thinking {:?} {:?}",
+            t.signature.as_deref(),
+            t.source
+        )),
+        StreamEvent::TextDelta(_) => order.push("text".into()),
+        StreamEvent::ToolCall(_) => order.push("call".into()),
+        StreamEvent::Usage(_) => order.push("usage".into()),
+        _ => {}
+    };
+    d.feed(sse.as_bytes(), |ev| state.on_event(ev, &mut sink))
+        .unwrap();
+    d.finish(|ev| state.on_event(ev, &mut sink)).unwrap();
+    let c = state.finish().unwrap();
+    assert_eq!(
+        order,
+        [
+            "thinking Some(\"sig-thought\") Some(Gemini)",
+            "call",
+            "text",
+            "thinking Some(\"sig-text\") Some(Gemini)",
+            "usage",
+        ]
+    );
+    assert_eq!(c.message.content.len(), 4, "{:?}", c.message.content);
+}
