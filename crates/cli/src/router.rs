@@ -1,6 +1,6 @@
 //! `scorpiox-router` (docs/spec.md §6): the Anthropic Messages API in front of any provider of
 //! the library. `POST /v1/messages` (streaming or not) is routed by `ROUTER_ROUTES`
-//! (`routes.rs`), translated into the conversation model (`request.rs`), answered by the
+//! (`sxnet::routes`, shared with the embedded default), translated into the conversation model (`request.rs`), answered by the
 //! upstream's `stream()` and translated back (`reply.rs`, `stream.rs`), with opaque upstream
 //! state carried through the client (`state.rs`) and failures as Messages error bodies
 //! (`errors.rs`). `GET /v1/models` lists what the rules reach. No client authentication: put
@@ -10,7 +10,7 @@ mod errors;
 mod message;
 pub mod reply;
 mod request;
-pub mod routes;
+pub use sxnet::routes;
 mod state;
 mod stream;
 mod upstreams;

@@ -16,6 +16,7 @@ pub mod model;
 pub mod models;
 mod provider_id;
 pub mod providers;
+pub mod routes;
 pub mod runtime;
 pub mod sse;
 

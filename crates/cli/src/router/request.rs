@@ -20,7 +20,7 @@ use sxnet::model::{Block, Effort, Image, Message, Role, ToolCall, ToolResult, To
 use super::state;
 
 /// Tokens an image is counted as in the input estimate (a ~1 megapixel image on Claude).
-const IMAGE_TOKENS: u64 = 1_600;
+use sxnet::routes::IMAGE_TOKENS;
 
 /// Why a request body is refused (HTTP 400 `invalid_request_error`).
 #[derive(Debug, Clone, PartialEq, Eq)]

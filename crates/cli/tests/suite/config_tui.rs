@@ -84,7 +84,8 @@ fn quit(t: &Tmux) -> i32 {
 fn config_editor_main_screen() {
     let fx = Fx::new();
     let t = start(&fx);
-    insta::assert_snapshot!("config_editor_main", normalized(&fx, &t.screen()));
+    let s = t.wait_settled("the editor", |s| s.contains("q quit"), |s| s.to_string());
+    insta::assert_snapshot!("config_editor_main", normalized(&fx, &s));
     assert_eq!(quit(&t), 0);
     let end = t.wait_text("scorpiox-config: no changes");
     assert!(!end.contains("q quit"), "the live region is gone:\n{end}");
@@ -190,7 +191,11 @@ fn config_editor_rows_follow_the_provider() {
     let s = t.wait_text("CODEX_TOKEN_SOURCE");
     assert!(!s.contains("ROUTER_URL"), "{s}");
     assert_eq!(read(&fx.project_file()), "PROVIDER=codex\n");
-    let s = t.wait_text("CODEX_CREDENTIALS_FILE");
+    let s = t.wait_settled(
+        "CODEX_CREDENTIALS_FILE",
+        |s| s.contains("CODEX_CREDENTIALS_FILE"),
+        |s| s.to_string(),
+    );
     insta::assert_snapshot!("config_editor_codex", normalized(&fx, &s));
     assert_eq!(quit(&t), 0);
 }
@@ -202,7 +207,11 @@ fn config_editor_explains_why_an_untrusted_project_may_not_set_a_key() {
     let t = start(&fx);
     move_to(&t, "CODEX_BASE_URL");
     t.keys(&["Enter"]);
-    let s = t.wait_text("untrusted project may not set it");
+    let s = t.wait_settled(
+        "the refusal",
+        |s| s.contains("untrusted project may not set it"),
+        |s| s.to_string(),
+    );
     insta::assert_snapshot!("config_editor_untrusted", normalized(&fx, &s));
     t.keys(&["Escape"]);
     t.wait_text("unchanged");

@@ -125,3 +125,115 @@ fn with_nothing_to_use_one_line_lists_the_ways_to_sign_in() {
     }
     assert!(!env.proj.join(".scorpiox").exists(), "nothing written");
 }
+
+/// `sx` with the embedded default routing by `rules`: a Codex login and an Anthropic key,
+/// both pointed at the mock.
+fn routed(env: &Env, rules: &str) -> super::common::Cmd {
+    let mut c = env.cmd("sx");
+    c.arg("-e")
+        .arg(format!("ROUTER_ROUTES={rules}"))
+        .arg("-e")
+        .arg(format!("CODEX_BASE_URL={}", env.server.codex_base()))
+        .arg("-e")
+        .arg(format!("ANTHROPIC_BASE_URL={}", env.server.url()))
+        .args([
+            "-e",
+            "ANTHROPIC_API_KEY=sk-ant-k",
+            "-e",
+            "ROUTER_LONG_CONTEXT=20000",
+        ]);
+    c
+}
+
+#[test]
+fn without_a_router_router_routes_picks_the_upstream_by_the_routers_rules() {
+    // docs/providers.md, the embedded default: with ROUTER_ROUTES set it routes as the router
+    // would — here past the Codex login the default would otherwise take.
+    let env = Env::new();
+    env.login(AuthJson::new());
+    env.server.enqueue(
+        "POST",
+        anthropic::MESSAGES_PATH,
+        MockResponse::sse(sse::encode(&anthropic::text_turn("anthropic answered"))),
+    );
+    let out = routed(&env, "gpt-*=codex,claude-*=anthropic:claude-opus-5")
+        .args(["-p", "hi"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("anthropic answered"));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(
+            "claude-sonnet-5 goes to anthropic claude-opus-5 (ROUTER_ROUTES rule 'claude-*=anthropic:claude-opus-5')"
+        ),
+        "{err}"
+    );
+    let reqs = env.server.requests_to(anthropic::MESSAGES_PATH);
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].json()["model"], "claude-opus-5");
+    assert_eq!(reqs[0].header("x-api-key"), Some("sk-ant-k"));
+    assert!(env.server.requests_to(CODEX_RESPONSES_PATH).is_empty());
+}
+
+#[test]
+fn a_long_conversation_moves_to_the_long_context_upstream_with_its_history() {
+    // `long_context` is judged per request: the short first turn goes to codex; the continued
+    // conversation, now over ROUTER_LONG_CONTEXT (20 000) tokens, goes to anthropic with the
+    // codex turn in its history (docs/router.md).
+    let env = Env::new();
+    env.login(AuthJson::new());
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(fixture("codex/text.sse")),
+    );
+    env.server.enqueue(
+        "POST",
+        anthropic::MESSAGES_PATH,
+        MockResponse::sse(sse::encode(&anthropic::text_turn("long answered"))),
+    );
+    let rules = "long_context=anthropic,*=codex";
+    let out = routed(&env, rules).args(["-p", "hi"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(env.server.requests_to(CODEX_RESPONSES_PATH).len(), 1);
+    let long = "please look at this: ".to_string() + &"lorem ipsum ".repeat(7_500);
+    let out = routed(&env, rules)
+        .args(["--continue", "-p", &long])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("long answered"));
+    assert!(
+        stderr_of(&out).contains("(ROUTER_ROUTES rule 'long_context=anthropic')"),
+        "{}",
+        stderr_of(&out)
+    );
+    let reqs = env.server.requests_to(anthropic::MESSAGES_PATH);
+    assert_eq!(reqs.len(), 1);
+    let messages = reqs[0].json()["messages"].clone();
+    assert_eq!(
+        messages.as_array().unwrap().len(),
+        3,
+        "the codex turn came along: {messages}"
+    );
+    assert_eq!(env.server.requests_to(CODEX_RESPONSES_PATH).len(), 1);
+}
+
+#[test]
+fn a_bad_rule_is_one_line_naming_it() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    let out = routed(&env, "gpt-*=codex,*=claude_code")
+        .args(["-p", "hi"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let line = error_line(&out);
+    assert!(
+        line.contains("ROUTER_ROUTES rule 2 ('*=claude_code')"),
+        "{line}"
+    );
+    assert!(env.server.requests().is_empty());
+    assert!(!env.proj.join(".scorpiox").exists(), "nothing written");
+}

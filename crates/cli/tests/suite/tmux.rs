@@ -35,8 +35,12 @@ impl Tmux {
         args: &[String],
         (width, height): (u16, u16),
     ) -> Tmux {
-        let socket = dir.join("tmux.sock");
-        let exit_file = dir.join("exit-status");
+        // Each start its own socket and exit file: a server killed by the previous `Tmux` of
+        // the same test may still be going away, and its exit status must not be read as ours.
+        static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = dir.join(format!("tmux-{n}.sock"));
+        let exit_file = dir.join(format!("exit-status-{n}"));
         let mut cmd = String::from("exec env -i");
         for (k, v) in env {
             cmd.push_str(&format!(" {k}={}", shell_quote(v)));
@@ -124,6 +128,32 @@ impl Tmux {
 
     pub fn wait_text(&self, text: &str) -> String {
         self.wait_for(&format!("{text:?}"), |s| s.contains(text))
+    }
+
+    /// Like [`Tmux::wait_for`], then until the screen stops changing — two captures a moment
+    /// apart agree once passed through `norm`, which blanks what moves on its own (a spinner,
+    /// a clock). What a snapshot is taken of, so a frame drawn in several writes on a loaded
+    /// machine is never caught half-way.
+    pub fn wait_settled(
+        &self,
+        label: &str,
+        what: impl Fn(&str) -> bool,
+        norm: impl Fn(&str) -> String,
+    ) -> String {
+        let start = Instant::now();
+        let mut last = self.wait_for(label, &what);
+        loop {
+            std::thread::sleep(Duration::from_millis(150));
+            let now = self.screen();
+            if norm(&now) == norm(&last) && what(&now) {
+                return now;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "the screen never settled showing {label}; it shows:\n{now}"
+            );
+            last = now;
+        }
     }
 
     pub fn resize(&self, width: u16, height: u16) {

@@ -104,7 +104,11 @@ fn a_conversation_with_a_tool_call_approved_then_a_second_turn() {
     t.wait_for("the prompt", idle);
     t.type_text("write hello to out.txt");
     t.keys(&["Enter"]);
-    let asked = t.wait_text("[a] always allow bash this session");
+    let asked = t.wait_settled(
+        "the approval prompt",
+        |s| s.contains("[a] always allow bash this session"),
+        normalized,
+    );
     insta::assert_snapshot!("approval_prompt", normalized(&asked));
     assert!(
         !env.proj.join("out.txt").exists(),
@@ -120,7 +124,7 @@ fn a_conversation_with_a_tool_call_approved_then_a_second_turn() {
     t.type_text("thanks");
     t.keys(&["Enter"]);
     t.wait_text("You are welcome.");
-    let s2 = t.wait_for("the prompt back", idle);
+    let s2 = t.wait_settled("the prompt back", idle, normalized);
     insta::assert_snapshot!("two_turns", normalized(&s2));
     let _ = s;
     let reqs = env.server.requests_to(CODEX_RESPONSES_PATH);
@@ -333,7 +337,7 @@ fn a_resize_while_streaming_keeps_the_screen_whole() {
     });
     std::fs::write(&release, "").unwrap();
     t.wait_text("A second line.");
-    let s = t.wait_for("the prompt back", idle);
+    let s = t.wait_settled("the prompt back", idle, normalized);
     insta::assert_snapshot!("after_resize", normalized(&s));
     // Nothing of the live region was left behind: one rule, one status line.
     assert_eq!(s.matches("codex · gpt-5.4").count(), 1, "{s}");
@@ -364,7 +368,11 @@ fn the_first_run_sets_up_a_provider_and_goes_on_to_the_conversation() {
         &["-e".to_string(), format!("ANTHROPIC_BASE_URL={url}")],
         (100, 24),
     );
-    let menu = t.wait_text("No model provider is set up yet");
+    let menu = t.wait_settled(
+        "the whole menu",
+        |s| s.contains("No model provider is set up yet") && s.contains("give its URL"),
+        normalized,
+    );
     insta::assert_snapshot!("first_run_menu", normalized(&menu));
     t.keys(&["2"]);
     t.wait_text("ANTHROPIC_API_KEY:");

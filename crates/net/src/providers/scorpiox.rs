@@ -7,8 +7,8 @@
 
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,6 +21,7 @@ use crate::error::ProviderError;
 use crate::event::{Completion, EventSink, StreamEvent};
 use crate::http::ClientIdentity;
 use crate::model::Request;
+use crate::routes::{self, Route, Routes, Traits};
 use crate::runtime::{HttpProvider, Runtime};
 
 pub const DEFAULT_ROUTER_URL: &str = "http://127.0.0.1:8790";
@@ -139,6 +140,9 @@ fn embedded(
     config: &sx_config::Config,
     opts: OpenOptions,
 ) -> Result<Arc<dyn Provider>, ProviderError> {
+    if config.get_nonempty(routes::KEY).is_some() {
+        return Ok(Arc::new(Routed::open(config, opts)?));
+    }
     let Some((id, why)) = first_usable(config) else {
         return Err(AuthError::NoBackend {
             detail: format!(
@@ -193,5 +197,136 @@ impl Provider for Embedded {
 
     async fn list_models(&self) -> Result<Vec<ModelInfo>, ProviderError> {
         self.inner.list_models().await
+    }
+}
+
+/// The embedded default with `ROUTER_ROUTES` set: each request goes where the router's rules
+/// send it (docs/router.md), through the upstream providers opened here with this machine's
+/// credentials. The conversation's model is the one a router client would ask for
+/// (`sonnet` → `claude-sonnet-5`), so the same rules mean the same thing in both places.
+struct Routed {
+    routes: Routes,
+    upstreams: Vec<(ProviderId, Arc<dyn Provider>)>,
+    /// The last route taken, to say so when it changes.
+    last: Mutex<Option<(ProviderId, String)>>,
+}
+
+impl Routed {
+    fn open(config: &sx_config::Config, opts: OpenOptions) -> Result<Routed, ProviderError> {
+        let long_context = match config.get_nonempty(routes::LONG_CONTEXT_KEY) {
+            None => routes::DEFAULT_LONG_CONTEXT,
+            Some(v) => v.parse().map_err(|_| {
+                ProviderError::Config(format!(
+                    "{}={v} is not a number of tokens; e.g. {}={}",
+                    routes::LONG_CONTEXT_KEY,
+                    routes::LONG_CONTEXT_KEY,
+                    routes::DEFAULT_LONG_CONTEXT
+                ))
+            })?,
+        };
+        let routes =
+            Routes::parse(config.get(routes::KEY), long_context).map_err(ProviderError::Config)?;
+        let mut upstreams = Vec::new();
+        for id in routes.providers() {
+            let chosen = config.with_override("PROVIDER", id.as_str());
+            upstreams.push((id, super::open(&chosen, opts.clone())?));
+        }
+        Ok(Routed {
+            routes,
+            upstreams,
+            last: Mutex::new(None),
+        })
+    }
+
+    fn upstream(&self, id: ProviderId) -> &Arc<dyn Provider> {
+        let (_, p) = self
+            .upstreams
+            .iter()
+            .find(|(p, _)| *p == id)
+            .expect("route() only returns providers that were opened");
+        p
+    }
+
+    fn route(&self, traits: &Traits<'_>) -> Result<Route, ProviderError> {
+        let route = self.routes.route(traits).map_err(|e| {
+            ProviderError::Config(format!("{}; set MODEL to one the rules route", e.0))
+        })?;
+        if !self.upstreams.iter().any(|(p, _)| *p == route.provider) {
+            // An explicit `PROVIDER,MODEL` naming a provider no rule opened.
+            return Err(ProviderError::Config(format!(
+                "model '{}' asks for {}, which no {} rule names; add a rule for it",
+                traits.model,
+                route.provider,
+                routes::KEY
+            )));
+        }
+        Ok(route)
+    }
+}
+
+#[async_trait]
+impl Provider for Routed {
+    fn id(&self) -> ProviderId {
+        ProviderId::Scorpiox
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        // Every upstream is an HTTP wire: the agent runs the tools and keeps the history.
+        self.upstreams[0].1.capabilities()
+    }
+
+    fn context_window(&self, model: &str) -> Option<u64> {
+        let traits = Traits {
+            model,
+            thinking: false,
+            input_tokens: 0,
+        };
+        let route = self.route(&traits).ok()?;
+        self.upstream(route.provider).context_window(&route.model)
+    }
+
+    async fn stream(
+        &self,
+        req: &Request<'_>,
+        sink: &mut EventSink<'_>,
+    ) -> Result<Completion, ProviderError> {
+        let traits = Traits {
+            model: req.model,
+            thinking: req.thinking,
+            input_tokens: routes::estimate_input_tokens(req.system, req.messages, req.tools),
+        };
+        let route = self.route(&traits)?;
+        let changed = {
+            let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+            let now = (route.provider, route.model.clone());
+            let changed = last.as_ref() != Some(&now);
+            *last = Some(now);
+            changed
+        };
+        if changed {
+            let why = if route.why == "explicit" {
+                "the model names its provider".to_string()
+            } else {
+                format!("{} rule '{}'", routes::KEY, route.why)
+            };
+            let notice = format!(
+                "no router at {DEFAULT_ROUTER_URL}: {} goes to {} {} ({why})",
+                req.model, route.provider, route.model,
+            );
+            sink(StreamEvent::Notice(&notice));
+        }
+        let routed = Request {
+            model: &route.model,
+            ..*req
+        };
+        self.upstream(route.provider).stream(&routed, sink).await
+    }
+
+    async fn list_models(&self) -> Result<Vec<ModelInfo>, ProviderError> {
+        let mut all = Vec::new();
+        for (_, p) in &self.upstreams {
+            all.extend(p.list_models().await?);
+        }
+        Ok(all)
     }
 }

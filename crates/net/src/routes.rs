@@ -9,8 +9,37 @@
 //! families) mapped through the provider's aliases. Before any rule, a request whose `model`
 //! is `PROVIDER,MODEL` goes straight to that provider.
 
-use sxnet::ProviderId;
-use sxnet::models::resolve_alias;
+use crate::ProviderId;
+use crate::model::{Block, Message, ToolSpec};
+use crate::models::resolve_alias;
+
+/// What one image counts as in the input estimate (a ~1 megapixel image on Claude).
+pub const IMAGE_TOKENS: u64 = 1_600;
+
+/// Input tokens of a request, roughly (for `long_context`): characters / 4, an image at
+/// [`IMAGE_TOKENS`]; thinking state the model does not read as text is not counted.
+pub fn estimate_input_tokens(system: &str, messages: &[Message], tools: &[ToolSpec]) -> u64 {
+    let mut chars = system.len() as u64;
+    let mut images = 0u64;
+    for m in messages {
+        for b in &m.content {
+            match b {
+                Block::Text { text, .. } => chars += text.len() as u64,
+                Block::Image(_) => images += 1,
+                Block::Thinking(t) => chars += t.text.len() as u64,
+                Block::ToolCall(c) => chars += (c.name.len() + c.arguments.len()) as u64,
+                Block::ToolResult(r) => {
+                    chars += r.output.len() as u64;
+                    images += r.images.len() as u64;
+                }
+            }
+        }
+    }
+    for t in tools {
+        chars += (t.name.len() + t.description.len() + t.parameters.to_string().len()) as u64;
+    }
+    chars.div_ceil(4) + images * IMAGE_TOKENS
+}
 
 /// The config key of the rules.
 pub const KEY: &str = "ROUTER_ROUTES";
