@@ -2,8 +2,9 @@
 
 pub mod args;
 pub mod render;
+pub mod stdin;
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
@@ -98,16 +99,15 @@ fn run(args: Args) -> Result<u8, Failure> {
         return crate::runtime()?.block_on(list_models(&config));
     }
 
+    // Piped input is the prompt, or context for the prompt given (docs/agent.md "Piped input").
     let prompt = if !args.prompt.is_empty() {
-        args.prompt.join(" ")
-    } else if !std::io::stdin().is_terminal() {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| {
-            Failure::usage(format!(
-                "cannot read the prompt from stdin: {e}; pass it as an argument"
-            ))
-        })?;
-        s
+        let prompt = args.prompt.join(" ");
+        match stdin::read_piped()? {
+            Some(piped) => stdin::with_context(prompt, &piped),
+            None => prompt,
+        }
+    } else if let Some(piped) = stdin::read_piped()? {
+        piped.text
     } else if args.print {
         return Err(Failure::usage(
             "-p needs a prompt; pass it as an argument or on stdin",

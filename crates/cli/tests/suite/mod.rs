@@ -18,6 +18,7 @@ mod gemini_errors;
 mod login;
 mod openai;
 mod openai_errors;
+mod piped_input;
 mod scenario;
 mod scorpiox;
 mod ssh_source;
