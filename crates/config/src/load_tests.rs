@@ -321,17 +321,26 @@ fn the_search_never_climbs_to_home_above_it_or_to_the_filesystem_root() {
     let beside = fx.root.join("srv/app/deep");
     std::fs::create_dir_all(&beside).unwrap();
     fx.write("srv/app/scorpiox-env.txt", "");
-    assert_eq!(detect_roots(&beside, Some(&fx.home)).0, fx.root.join("srv/app"));
+    assert_eq!(
+        detect_roots(&beside, Some(&fx.home)).0,
+        fx.root.join("srv/app")
+    );
     std::fs::remove_file(fx.root.join("srv/app/scorpiox-env.txt")).unwrap();
-    assert_eq!(detect_roots(&beside, Some(&fx.home)), (beside.clone(), None));
+    assert_eq!(
+        detect_roots(&beside, Some(&fx.home)),
+        (beside.clone(), None)
+    );
     // without a home, the only ceiling is `/`: the fixture root's markers are found
     assert_eq!(detect_roots(&beside, None).0, fx.root);
     // `/` itself is never found by climbing
-    assert_eq!(search_path(Path::new("/a/b"), None).collect::<Vec<_>>(), [
-        Path::new("/a/b"),
-        Path::new("/a")
-    ]);
-    assert_eq!(search_path(Path::new("/"), None).collect::<Vec<_>>(), [Path::new("/")]);
+    assert_eq!(
+        search_path(Path::new("/a/b"), None).collect::<Vec<_>>(),
+        [Path::new("/a/b"), Path::new("/a")]
+    );
+    assert_eq!(
+        search_path(Path::new("/"), None).collect::<Vec<_>>(),
+        [Path::new("/")]
+    );
 }
 
 #[test]

@@ -150,6 +150,9 @@ mod tests {
             with_context("explain".into(), &piped("E1\n", true)),
             format!("explain\n\n<stdin>\nE1\n{CUT_LINE}\n</stdin>")
         );
-        assert_eq!(with_context("explain".into(), &piped(" \n", false)), "explain");
+        assert_eq!(
+            with_context("explain".into(), &piped(" \n", false)),
+            "explain"
+        );
     }
 }

@@ -53,10 +53,20 @@ fn piped_input_goes_with_the_prompt_as_context() {
     }
     // Empty input adds nothing; without a prompt, the input is the prompt.
     answer(&env, "ok");
-    let out = env.sx().args(["-p", "explain"]).write_stdin("").output().unwrap();
+    let out = env
+        .sx()
+        .args(["-p", "explain"])
+        .write_stdin("")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     answer(&env, "ok");
-    let out = env.sx().arg("-p").write_stdin("what is 2+2?\n").output().unwrap();
+    let out = env
+        .sx()
+        .arg("-p")
+        .write_stdin("what is 2+2?\n")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     let reqs = env.server.requests_to(CODEX_RESPONSES_PATH);
     assert_eq!(user_text(&reqs[2]), "explain");
@@ -82,8 +92,10 @@ fn piped_input_past_one_mib_is_cut_with_a_note() {
     let notes: Vec<&str> = err.lines().filter(|l| l.contains("1 MiB")).collect();
     assert_eq!(
         notes,
-        ["sx: standard input is longer than 1 MiB; only its first 1 MiB is used \
-          (to send another part, pipe just that part, e.g. tail -c 1000000 FILE | sx -p …)"],
+        [
+            "sx: standard input is longer than 1 MiB; only its first 1 MiB is used \
+          (to send another part, pipe just that part, e.g. tail -c 1000000 FILE | sx -p …)"
+        ],
         "{err}"
     );
     let sent = user_text(&env.server.requests_to(CODEX_RESPONSES_PATH)[0]);
