@@ -7,7 +7,7 @@ use sx_testkit::auth::AuthJson;
 use sx_testkit::{CODEX_RESPONSES_PATH, MockResponse, Recorded, responses, sse};
 
 use super::common::{Env, error_line, stderr_of};
-use super::tmux::Tmux;
+use super::tui::start;
 
 const CAP: usize = 1 << 20;
 const CUT_LINE: &str = "[standard input was cut here: only its first 1 MiB was read]";
@@ -131,20 +131,7 @@ fn piped_input_is_not_read_from_a_terminal() {
     let env = Env::new();
     env.login(AuthJson::new());
     answer(&env, "Hello there.");
-    let mut args = env.sx_args();
-    args.extend(["-p".to_string(), "hello".to_string()]);
-    let t = Tmux::start(
-        env._tmp.path(),
-        &env.proj,
-        &[
-            ("HOME", env.home.display().to_string()),
-            ("PATH", std::env::var("PATH").unwrap_or_default()),
-            ("TERM", "xterm-256color".to_string()),
-        ],
-        &assert_cmd::cargo::cargo_bin("sx"),
-        &args,
-        (80, 24),
-    );
+    let t = start(&env, &["-p", "hello"], (80, 24));
     assert_eq!(t.wait_exit(), 0, "{}", t.screen());
     t.wait_text("Hello there.");
     let reqs = env.server.requests_to(CODEX_RESPONSES_PATH);

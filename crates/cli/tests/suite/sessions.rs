@@ -2,7 +2,7 @@
 //! docs/configuration.md "Project root"), `sx --sessions`, `--name`, short ids, retention
 //! (`SESSIONS_KEEP_DAYS`) and the `.gitignore` entry.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use pretty_assertions::assert_eq;
@@ -10,21 +10,8 @@ use serde_json::Value;
 use sx_testkit::CODEX_RESPONSES_PATH;
 use sx_testkit::auth::AuthJson;
 
-use super::agent::answer;
+use super::agent::{answer, sessions_in};
 use super::common::{Env, error_line, json_lines, read_json, stderr_of};
-
-fn sessions_in(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(dir.join(".scorpiox/sessions"))
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
 
 fn id_of(dir: &Path) -> String {
     dir.file_name().unwrap().to_string_lossy().into_owned()
