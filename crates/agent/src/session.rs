@@ -5,8 +5,7 @@
 //!
 //! Only this module writes under `.scorpiox/`.
 
-use std::fs::{self, DirBuilder, OpenOptions};
-use std::io::Write;
+use std::fs::{self, DirBuilder};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
@@ -18,6 +17,9 @@ use sx_config::atomic::{AtomicWrite, Mode};
 use sxnet::http::TrafficLog;
 use sxnet::model::{Block, Message, Role, ToolResult, Usage};
 
+mod gitignore;
+pub mod list;
+pub mod retention;
 mod traffic;
 use traffic::TrafficDir;
 
@@ -46,6 +48,9 @@ pub struct Meta {
     /// The conversation's id at a provider that keeps its own history (the `claude` CLI).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_session: Option<String>,
+    /// The start of the first prompt, for `sx --sessions` (docs/sessions.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_prompt: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -93,9 +98,11 @@ pub enum SessionError {
     },
     #[error("no saved session in {}; start one with sx -p \"…\"", dir.display())]
     NoneSaved { dir: PathBuf },
-    #[error("no session matches '{selector}' in {}; list them with ls {}", dir.display(), dir.display())]
+    #[error("no session matches '{selector}' in {}; list them with sx --sessions", dir.display())]
     NotFound { selector: String, dir: PathBuf },
-    #[error("'{selector}' matches several sessions ({candidates}); give more of the id")]
+    #[error(
+        "'{selector}' matches several sessions ({candidates}); give more of the id (sx --sessions lists them)"
+    )]
     Ambiguous {
         selector: String,
         candidates: String,
@@ -160,7 +167,7 @@ impl Session {
         let sessions = Self::sessions_dir(project_root);
         private_dir(&sessions)?;
         if let Some(git) = git_root {
-            ensure_gitignored(git, project_root)?;
+            gitignore::ensure_ignored(git, project_root);
         }
         let dir = sessions.join(id);
         private_dir(&dir)?;
@@ -178,6 +185,7 @@ impl Session {
             usage: Usage::default(),
             messages: 0,
             provider_session: None,
+            first_prompt: None,
         };
         let mut s = Session {
             dir,
@@ -190,6 +198,13 @@ impl Session {
         }
         s.write_meta()?;
         Ok(s)
+    }
+
+    /// Name the session (`--name`; `--resume NAME` finds it), checked with
+    /// [`list::check_name`] by the caller.
+    pub fn set_name(&mut self, name: &str) -> Result<(), SessionError> {
+        self.meta.name = Some(name.to_string());
+        self.write_meta()
     }
 
     fn enable_traffic(&mut self) -> Result<(), SessionError> {
@@ -234,6 +249,9 @@ impl Session {
         self.meta.updated_at = now();
         self.meta.usage = *usage;
         self.meta.messages = messages.len();
+        if self.meta.first_prompt.is_none() {
+            self.meta.first_prompt = list::first_prompt(messages);
+        }
         self.write_meta()
     }
 
@@ -251,9 +269,9 @@ impl Session {
         let dir = sessions.join(new_id);
         private_dir(&dir)?;
         let t = now();
+        // The name and the first prompt go on: it is the same conversation.
         let meta = Meta {
             id: new_id.to_string(),
-            name: None,
             continues: Some(self.meta.id.clone()),
             created_at: t.clone(),
             updated_at: t,
@@ -279,55 +297,10 @@ impl Session {
         self.dir.join("conversation.json")
     }
 
-    /// Find a saved session: `None` = the most recently updated; else an exact id, a unique id
-    /// prefix, or a session name.
+    /// Find a saved session: `None` = the most recently updated; else an exact id, a session
+    /// name, or a unique beginning of an id or short id ([`list::select`]).
     pub fn find(project_root: &Path, selector: Option<&str>) -> Result<PathBuf, SessionError> {
-        let dir = Self::sessions_dir(project_root);
-        let mut all: Vec<(PathBuf, Meta)> = fs::read_dir(&dir)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .filter_map(|p| {
-                        let m: Meta =
-                            serde_json::from_slice(&fs::read(p.join("meta.json")).ok()?).ok()?;
-                        Some((p, m))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        if all.is_empty() {
-            return Err(SessionError::NoneSaved { dir });
-        }
-        let Some(sel) = selector.filter(|s| !s.is_empty()) else {
-            all.sort_by(|a, b| {
-                a.1.updated_at
-                    .cmp(&b.1.updated_at)
-                    .then_with(|| a.1.id.cmp(&b.1.id))
-            });
-            return Ok(all.pop().expect("non-empty").0);
-        };
-        if let Some((p, _)) = all.iter().find(|(_, m)| m.id == sel) {
-            return Ok(p.clone());
-        }
-        let hits: Vec<&(PathBuf, Meta)> = all
-            .iter()
-            .filter(|(_, m)| m.id.starts_with(sel) || m.name.as_deref() == Some(sel))
-            .collect();
-        match hits.as_slice() {
-            [] => Err(SessionError::NotFound {
-                selector: sel.to_string(),
-                dir,
-            }),
-            [one] => Ok(one.0.clone()),
-            many => Err(SessionError::Ambiguous {
-                selector: sel.to_string(),
-                candidates: many
-                    .iter()
-                    .map(|(_, m)| m.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
+        list::select(project_root, selector).map(|s| s.dir)
     }
 
     /// Reopen a saved session for appending. The transcript is repaired so every tool call has
@@ -363,6 +336,7 @@ impl Session {
         if traffic {
             s.enable_traffic()?;
         }
+        retention::touch(dir);
         Ok((s, repair_pairing(messages)))
     }
 }
@@ -423,44 +397,6 @@ pub fn repair_pairing(mut messages: Vec<Message>) -> Vec<Message> {
         i += 1;
     }
     messages
-}
-
-/// Add `.scorpiox/sessions/` to the repository's `.gitignore` (once).
-fn ensure_gitignored(git_root: &Path, project_root: &Path) -> Result<(), SessionError> {
-    let rel = project_root.strip_prefix(git_root).unwrap_or(Path::new(""));
-    let entry = if rel.as_os_str().is_empty() {
-        format!("/{SESSIONS_DIR}/")
-    } else {
-        format!("/{}/{SESSIONS_DIR}/", rel.display())
-    };
-    let path = git_root.join(".gitignore");
-    let existing = fs::read_to_string(&path).unwrap_or_default();
-    let covered = existing.lines().map(str::trim).any(|l| {
-        l == entry
-            || l == entry.trim_start_matches('/')
-            || l == SESSIONS_DIR
-            || l == format!("{SESSIONS_DIR}/")
-            || l == ".scorpiox/"
-            || l == ".scorpiox"
-    });
-    if covered {
-        return Ok(());
-    }
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(io_err(&path))?;
-    let sep = if existing.is_empty() || existing.ends_with('\n') {
-        ""
-    } else {
-        "\n"
-    };
-    writeln!(
-        f,
-        "{sep}# sx sessions (transcripts and traffic logs)\n{entry}"
-    )
-    .map_err(io_err(&path))
 }
 
 #[cfg(test)]

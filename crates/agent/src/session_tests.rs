@@ -169,17 +169,3 @@ fn repair_pairs_every_call() {
     assert_eq!(ids(&fixed[4]), ["c"]);
     assert_eq!(repair_pairing(fixed.clone()), fixed, "idempotent");
 }
-
-#[test]
-fn gitignore_gets_one_entry() {
-    let d = tempfile::tempdir().unwrap();
-    let root = d.path().join("sub");
-    fs::create_dir_all(&root).unwrap();
-    fs::write(d.path().join(".gitignore"), "target").unwrap();
-    let secrets = Arc::new(Secrets::default());
-    new_session(&root, Some(d.path()), "1", secrets.clone());
-    new_session(&root, Some(d.path()), "2", secrets);
-    let gi = fs::read_to_string(d.path().join(".gitignore")).unwrap();
-    assert_eq!(gi.matches("/sub/.scorpiox/sessions/").count(), 1, "{gi}");
-    assert!(gi.starts_with("target\n"), "{gi}");
-}

@@ -40,6 +40,8 @@ pub struct StartOptions<'a> {
     pub max_turns: Option<u32>,
     /// Who answers approval questions; `None` for one-shot runs.
     pub asker: Option<Box<dyn Asker>>,
+    /// `--name`: name the new or resumed session (checked with `session::list::check_name`).
+    pub name: Option<&'a str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +159,7 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
         ));
     }
 
-    let (session, messages, system) = match &opts.resume {
+    let (mut session, messages, system) = match &opts.resume {
         Some(which) => {
             let selector = match which {
                 Resume::Latest => None,
@@ -167,10 +169,12 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
                 .map_err(|e| StartError::Usage(e.to_string()))?;
             let (session, messages) = Session::open(&dir, traffic_on, secrets.clone())
                 .map_err(|e| StartError::Runtime(e.to_string()))?;
+            remove_expired_sessions(config, Some(&dir));
             let system = session.meta.system.clone();
             (Some(session), messages, system)
         }
         None => {
+            remove_expired_sessions(config, None);
             let instructions = project_instructions(config.project_root());
             let system = system_prompt(&PromptContext {
                 cwd: config.cwd(),
@@ -200,6 +204,10 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
             (session, Vec::<Message>::new(), system)
         }
     };
+    if let (Some(s), Some(name)) = (session.as_mut(), opts.name) {
+        s.set_name(name)
+            .map_err(|e| StartError::Runtime(e.to_string()))?;
+    }
     slot.set(session.as_ref().and_then(Session::traffic_log));
 
     let settings = Settings {
@@ -322,6 +330,14 @@ pub fn resume_session(
     agent.usage = Default::default();
     agent.attach_session(session, messages);
     Ok(())
+}
+
+/// `SESSIONS_KEEP_DAYS`: delete the project's sessions unused for longer, never `keep` (the
+/// one being resumed). Nothing is even listed when the key is unset.
+fn remove_expired_sessions(config: &Config, keep: Option<&Path>) {
+    if let Some(days) = config.u64("SESSIONS_KEEP_DAYS") {
+        crate::session::retention::remove_expired(config.project_root(), days, keep);
+    }
 }
 
 /// Values that must never be written to a session: secret configuration values and, for the

@@ -9,6 +9,8 @@ pub enum KeyKind {
     Bool,
     /// An unsigned whole number.
     U64,
+    /// A whole number of at least 1 (a count where 0 would mean nothing useful).
+    Count,
     /// One of the listed values (an empty string is allowed only when listed).
     Enum(&'static [&'static str]),
     /// A file path; a leading `~` is expanded by [`crate::Config::path`].
@@ -55,7 +57,7 @@ const fn secret(name: &'static str, help: &'static str) -> KeySpec {
     }
 }
 
-use KeyKind::{Bool, Path, U64, Url};
+use KeyKind::{Bool, Count, Path, U64, Url};
 
 /// Allowed values of `PROVIDER`.
 pub const PROVIDERS: &[&str] = &[
@@ -115,7 +117,7 @@ pub static KEYS: &[KeySpec] = &[
     k(
         "MAX_TURNS",
         Some("50"),
-        U64,
+        Count,
         "most model turns in one agent run",
     ),
     k(
@@ -272,6 +274,12 @@ pub static KEYS: &[KeySpec] = &[
         "redacted wire log per session",
     ),
     k(
+        "SESSIONS_KEEP_DAYS",
+        None,
+        Count,
+        "delete saved sessions not used for this many days (unset: keep them all)",
+    ),
+    k(
         "TRUSTED_PROJECTS",
         None,
         KeyKind::String,
@@ -394,6 +402,10 @@ pub(crate) fn check_kind(kind: KeyKind, value: &str) -> Result<Option<&'static s
             Ok(_) if !value.starts_with('+') => Ok(None),
             _ => Err(format!("a whole number from 0 to {}", u64::MAX)),
         },
+        KeyKind::Count => match value.parse::<u64>() {
+            Ok(n) if n >= 1 && !value.starts_with('+') => Ok(None),
+            _ => Err(format!("a whole number from 1 to {}", u64::MAX)),
+        },
         KeyKind::Enum(allowed) => {
             if allowed.contains(&value) {
                 Ok(None)
@@ -492,6 +504,12 @@ mod tests {
         assert_eq!(check_kind(U64, "42"), Ok(None));
         assert!(check_kind(U64, "-1").is_err() && check_kind(U64, "+1").is_err());
         assert!(check_kind(U64, "").is_err());
+        assert_eq!(check_kind(Count, "1"), Ok(None));
+        assert_eq!(
+            check_kind(Count, "0"),
+            Err(format!("a whole number from 1 to {}", u64::MAX))
+        );
+        assert!(check_kind(Count, "+1").is_err() && check_kind(Count, "").is_err());
         let e = check_kind(KeyKind::Enum(PROVIDERS), "foo").unwrap_err();
         assert_eq!(e, "codex, claude_code, anthropic, gemini, openai, scorpiox");
         let effort = key_spec("REASONING_EFFORT").unwrap().kind;

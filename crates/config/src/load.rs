@@ -88,21 +88,39 @@ fn canonical_dir(dir: &Path) -> Result<PathBuf, ConfigError> {
         .map_err(|source| ConfigError::Io { path: abs, source })
 }
 
-/// Git root: the nearest ancestor holding `.git`. Project root: the nearest ancestor (never above
-/// the git root; home and `/` only when they are the git root) holding `scorpiox-env.txt` or
-/// `.scorpiox/`; else the git root; else `cwd`.
+/// The folders the root search looks at: `cwd` itself, then its ancestors while they are
+/// strictly below home (for a `cwd` inside home) and strictly below `/`. Home, every folder
+/// above it and `/` are never reached by climbing, so a stray file there cannot take over
+/// unrelated folders (docs/configuration.md "Project root").
+fn search_path<'a>(cwd: &'a Path, home: Option<&Path>) -> impl Iterator<Item = &'a Path> {
+    let ceiling = move |d: &Path| d.parent().is_none() || home.is_some_and(|h| h.starts_with(d));
+    cwd.ancestors()
+        .enumerate()
+        .take_while(move |(i, d)| *i == 0 || !ceiling(d))
+        .map(|(_, d)| d)
+}
+
+/// What makes a folder a project: something sx reads from a project. `.scorpiox/sessions/`
+/// (which sx itself writes) is not one.
+fn has_project_marker(d: &Path) -> bool {
+    d.join("scorpiox-env.txt").is_file()
+        || d.join("scorpiox-env").is_dir()
+        || d.join(".scorpiox/scorpiox-env.txt").is_file()
+        || d.join(".scorpiox/scorpiox-env").is_dir()
+        || d.join(".scorpiox/functions").is_dir()
+}
+
+/// Git root: the nearest searched folder holding `.git`. Project root: the nearest searched
+/// folder, never above the git root, holding a project marker; else the git root; else `cwd`.
 fn detect_roots(cwd: &Path, home: Option<&Path>) -> (PathBuf, Option<PathBuf>) {
-    let git_root = cwd
-        .ancestors()
+    let git_root = search_path(cwd, home)
         .find(|d| d.join(".git").exists())
         .map(Path::to_path_buf);
-    for d in cwd.ancestors() {
-        let is_git_root = git_root.as_deref() == Some(d);
-        let excluded = !is_git_root && (Some(d) == home || d.parent().is_none());
-        if !excluded && (d.join("scorpiox-env.txt").is_file() || d.join(".scorpiox").is_dir()) {
+    for d in search_path(cwd, home) {
+        if has_project_marker(d) {
             return (d.to_path_buf(), git_root);
         }
-        if is_git_root {
+        if git_root.as_deref() == Some(d) {
             break;
         }
     }

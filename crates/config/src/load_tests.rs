@@ -240,9 +240,31 @@ fn project_root_detection() {
     // nearest ancestor holding scorpiox-env.txt
     fx.write("repo/a/scorpiox-env.txt", "");
     assert_eq!(roots(&deep).0, fx.root.join("repo/a"));
-    // or a .scorpiox/ directory, nearer still
-    std::fs::create_dir_all(deep.join(".scorpiox")).unwrap();
-    assert_eq!(roots(&deep).0, deep);
+    // sx's own sessions folder does not make a project
+    std::fs::create_dir_all(deep.join(".scorpiox/sessions")).unwrap();
+    assert_eq!(roots(&deep).0, fx.root.join("repo/a"));
+    // what sx reads from a project does, nearer still: .scorpiox/scorpiox-env.txt, project
+    // profiles, functions
+    for marker in [
+        "scorpiox-env/",
+        ".scorpiox/scorpiox-env.txt",
+        ".scorpiox/scorpiox-env/",
+        ".scorpiox/functions/",
+    ] {
+        let p = deep.join(marker);
+        if marker.ends_with('/') {
+            std::fs::create_dir_all(&p).unwrap();
+        } else {
+            std::fs::write(&p, "").unwrap();
+        }
+        assert_eq!(roots(&deep).0, deep, "{marker}");
+        if p.is_dir() {
+            std::fs::remove_dir(&p).unwrap();
+        } else {
+            std::fs::remove_file(&p).unwrap();
+        }
+        assert_eq!(roots(&deep).0, fx.root.join("repo/a"), "{marker} removed");
+    }
     // never above the git root
     fx.write("scorpiox-env.txt", "");
     let other = fx.root.join("repo/c");
@@ -259,20 +281,66 @@ fn project_root_detection() {
 fn project_root_without_git_and_home_exclusion() {
     let fx = Fx::new();
     // home holds .scorpiox/ (the user tier) but is not a project for directories below it
-    std::fs::create_dir_all(fx.home.join(".scorpiox")).unwrap();
+    std::fs::create_dir_all(fx.home.join(".scorpiox/sessions")).unwrap();
+    fx.write("home/.scorpiox/scorpiox-env.txt", "");
     let work = fx.home.join("work/x");
     std::fs::create_dir_all(&work).unwrap();
     let (root, git) = detect_roots(&work, Some(&fx.home));
     assert_eq!(git, None);
-    // the fixture root (above home) holds no project file, so: the cwd itself
+    // nothing marks a project: the cwd itself
     assert_eq!(root, work);
     fx.write("home/work/scorpiox-env.txt", "");
     assert_eq!(detect_roots(&work, Some(&fx.home)).0, fx.home.join("work"));
-    // home is a project when it is the git root (a dotfiles repository)
+    // a dotfiles repository at home is not found by climbing either
+    std::fs::remove_file(fx.home.join("work/scorpiox-env.txt")).unwrap();
     std::fs::create_dir_all(fx.home.join(".git")).unwrap();
-    let plain = fx.home.join("plain");
-    std::fs::create_dir_all(&plain).unwrap();
-    assert_eq!(detect_roots(&plain, Some(&fx.home)).0, fx.home);
+    assert_eq!(detect_roots(&work, Some(&fx.home)), (work.clone(), None));
+    // ... but home is the root when it is the working directory
+    assert_eq!(
+        detect_roots(&fx.home, Some(&fx.home)),
+        (fx.home.clone(), Some(fx.home.clone()))
+    );
+}
+
+#[test]
+fn the_search_never_climbs_to_home_above_it_or_to_the_filesystem_root() {
+    let fx = Fx::new();
+    // The fixture root is the parent of home: markers and a .git there are never found from
+    // below home.
+    fx.write("scorpiox-env.txt", "");
+    std::fs::create_dir_all(fx.root.join(".scorpiox/functions")).unwrap();
+    std::fs::create_dir_all(fx.root.join(".git")).unwrap();
+    let sub = fx.home.join("work/sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    assert_eq!(detect_roots(&sub, Some(&fx.home)), (sub.clone(), None));
+    // a stray sessions folder in between makes no project either
+    std::fs::create_dir_all(fx.home.join("work/.scorpiox/sessions")).unwrap();
+    assert_eq!(detect_roots(&sub, Some(&fx.home)).0, sub);
+    // Outside home the walk stops below `/` (and below the folders above home, which the
+    // fixture root is): a folder beside home finds its own parent, not the fixture root.
+    let beside = fx.root.join("srv/app/deep");
+    std::fs::create_dir_all(&beside).unwrap();
+    fx.write("srv/app/scorpiox-env.txt", "");
+    assert_eq!(
+        detect_roots(&beside, Some(&fx.home)).0,
+        fx.root.join("srv/app")
+    );
+    std::fs::remove_file(fx.root.join("srv/app/scorpiox-env.txt")).unwrap();
+    assert_eq!(
+        detect_roots(&beside, Some(&fx.home)),
+        (beside.clone(), None)
+    );
+    // without a home, the only ceiling is `/`: the fixture root's markers are found
+    assert_eq!(detect_roots(&beside, None).0, fx.root);
+    // `/` itself is never found by climbing
+    assert_eq!(
+        search_path(Path::new("/a/b"), None).collect::<Vec<_>>(),
+        [Path::new("/a/b"), Path::new("/a")]
+    );
+    assert_eq!(
+        search_path(Path::new("/"), None).collect::<Vec<_>>(),
+        [Path::new("/")]
+    );
 }
 
 #[test]

@@ -36,6 +36,8 @@ pub struct Launch {
     pub functions_file: Option<PathBuf>,
     pub yolo: bool,
     pub max_turns: Option<u32>,
+    /// `--name`: the session's name.
+    pub name: Option<String>,
 }
 
 /// How the UI ended, for the exit code.
@@ -101,6 +103,7 @@ pub async fn run(launch: Launch) -> Ended {
                 yolo: launch.yolo,
                 max_turns: launch.max_turns,
                 asker: Some(Box::new(asker)),
+                name: launch.name.as_deref(),
             },
         ) {
             Ok(s) => break s,
@@ -227,10 +230,8 @@ pub async fn run(launch: Launch) -> Ended {
         t.cancel.cancel();
     }
     drop(cmd_tx);
-    let bye = format!(
-        "session {} — continue it with: sx --resume {}",
-        app.state.session_id, app.state.session_id
-    );
+    let short = sx_agent::session::list::short_id(&app.state.session_id);
+    let bye = format!("session {short} — continue it with: sx --resume {short}");
     let mut rows = app.view.take_pending();
     rows.push(Line::styled(bye, Style::PLAIN.dim()));
     let out = app.screen.finish(&rows);

@@ -5,6 +5,15 @@ use std::path::{Path, PathBuf};
 
 use crate::Failure;
 
+/// `sx install-links --help`.
+pub const USAGE: &str = "\
+Make the commands' names links to sx: scorpiox-config, scorpiox-codex-fetchtoken,
+scorpiox-codex-refreshtoken, scorpiox-codex-login, scorpiox-token-server, scorpiox-router.
+
+Usage: sx install-links [DIR]
+
+  DIR   where to make the links (default: the folder sx is in)";
+
 pub fn install(dir: Option<PathBuf>) -> Result<(), Failure> {
     let exe = std::env::current_exe()
         .and_then(|p| p.canonicalize())

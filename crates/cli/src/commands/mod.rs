@@ -89,6 +89,21 @@ pub fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
     if argv.get(1).and_then(|a| a.to_str()) == Some("install-links") {
         crate::install_panic_hook();
+        let rest: Vec<&str> = argv[2..].iter().filter_map(|a| a.to_str()).collect();
+        if rest.iter().any(|a| matches!(*a, "-h" | "--help")) {
+            println!("{}", links::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        if let Some(flag) = rest.iter().find(|a| a.starts_with('-')) {
+            return crate::report(&crate::Failure::usage(format!(
+                "install-links: unknown option {flag}; usage: sx install-links [DIR]"
+            )));
+        }
+        if argv.len() > 3 {
+            return crate::report(&crate::Failure::usage(
+                "install-links takes one folder; usage: sx install-links [DIR]".to_string(),
+            ));
+        }
         return match links::install(argv.get(2).map(std::path::PathBuf::from)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(f) => crate::report(&f),

@@ -57,7 +57,8 @@ pub struct Args {
     #[arg(long = "functions", value_name = "FILE")]
     pub functions: Option<PathBuf>,
 
-    /// Resume a saved session: by id, id prefix or name; the latest without a value.
+    /// Resume a saved session: by name, id, short id (sx --sessions lists them) or a unique
+    /// beginning of one; the latest without a value.
     #[arg(long = "resume", value_name = "ID", num_args = 0..=1, default_missing_value = "")]
     pub resume: Option<String>,
 
@@ -73,11 +74,19 @@ pub struct Args {
     #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text, value_name = "FMT")]
     pub output_format: OutputFormat,
 
-    /// Stop after this many model turns (default: MAX_TURNS, 50).
-    #[arg(long = "max-turns", value_name = "N")]
+    /// Stop after this many model turns, 1 or more (default: MAX_TURNS, 50).
+    #[arg(long = "max-turns", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_turns: Option<u32>,
 
     /// List the models the provider offers and exit.
     #[arg(long = "list-models")]
     pub list_models: bool,
+
+    /// List this project's saved sessions (newest first) and exit.
+    #[arg(long = "sessions", conflicts_with_all = ["prompt", "print", "resume", "continue_latest"])]
+    pub sessions: bool,
+
+    /// Name this session (a new one, or the one resumed); --resume NAME finds it.
+    #[arg(long = "name", value_name = "NAME")]
+    pub name: Option<String>,
 }

@@ -2,8 +2,10 @@
 
 pub mod args;
 pub mod render;
+pub mod sessions;
+pub mod stdin;
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
@@ -18,7 +20,7 @@ use sxnet::models::{known_models, resolve_alias};
 use tokio_util::sync::CancellationToken;
 
 use crate::Failure;
-use args::{Args, OutputFormat};
+use args::Args;
 use render::{Renderer, stop_exit_code};
 
 pub fn main() -> ExitCode {
@@ -102,17 +104,22 @@ fn run(args: Args) -> Result<u8, Failure> {
     if args.list_models {
         return crate::runtime()?.block_on(list_models(&config));
     }
+    if args.sessions {
+        return sessions::list(&config, args.output_format);
+    }
+    if let Some(name) = &args.name {
+        sx_agent::session::list::check_name(name).map_err(Failure::usage)?;
+    }
 
+    // Piped input is the prompt, or context for the prompt given (docs/agent.md "Piped input").
     let prompt = if !args.prompt.is_empty() {
-        args.prompt.join(" ")
-    } else if !std::io::stdin().is_terminal() {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| {
-            Failure::usage(format!(
-                "cannot read the prompt from stdin: {e}; pass it as an argument"
-            ))
-        })?;
-        s
+        let prompt = args.prompt.join(" ");
+        match stdin::read_piped()? {
+            Some(piped) => stdin::with_context(prompt, &piped),
+            None => prompt,
+        }
+    } else if let Some(piped) = stdin::read_piped()? {
+        piped.text
     } else if args.print {
         return Err(Failure::usage(
             "-p needs a prompt; pass it as an argument or on stdin",
@@ -148,6 +155,7 @@ fn interactive(config: Config, args: &Args, flags: Vec<(String, String)>) -> Res
         functions_file: args.functions.clone(),
         yolo: args.yolo,
         max_turns: args.max_turns,
+        name: args.name.clone(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -207,6 +215,7 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
             yolo: args.yolo,
             max_turns: args.max_turns,
             asker: None,
+            name: args.name.as_deref(),
         },
     )?;
     for w in warnings {
@@ -242,11 +251,11 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
     if let Some(e) = outcome.error {
         return Err(e.into());
     }
-    if args.output_format == OutputFormat::Text && outcome.stop == sx_agent::StopReason::MaxTurns {
-        crate::stderr_line(format_args!(
-            "sx: stopped after {} model turns (--max-turns)",
+    if outcome.stop == sx_agent::StopReason::MaxTurns {
+        return Err(Failure::runtime(format!(
+            "stopped after {} model turns (the --max-turns limit); resume with sx --continue -p \"continue\", adding --max-turns N to allow more turns",
             agent.settings.max_turns
-        ));
+        )));
     }
     Ok(stop_exit_code(outcome.stop))
 }

@@ -84,7 +84,12 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 pub(super) fn sessions(env: &Env) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(env.proj.join(".scorpiox/sessions"))
+    sessions_in(&env.proj)
+}
+
+/// The session folders under `dir`'s `.scorpiox/sessions/`, sorted.
+pub(super) fn sessions_in(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir.join(".scorpiox/sessions"))
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .map(|e| e.path())

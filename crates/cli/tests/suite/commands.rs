@@ -75,6 +75,7 @@ fn install_links_makes_every_command_name_run_this_program() {
         "scorpiox-codex-refreshtoken",
         "scorpiox-codex-login",
         "scorpiox-token-server",
+        "scorpiox-router",
     ] {
         let link = dir.join(name);
         assert_eq!(
@@ -113,5 +114,35 @@ fn install_links_makes_every_command_name_run_this_program() {
     assert_eq!(
         std::fs::read_to_string(dir.join("scorpiox-config")).unwrap(),
         "old"
+    );
+}
+
+#[test]
+fn install_links_help_and_bad_arguments_write_nothing() {
+    let env = Env::new();
+    let out = env
+        .cmd("sx")
+        .args(["install-links", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: sx install-links [DIR]"));
+    assert!(!env.proj.join("--help").exists(), "no folder named --help");
+    for args in [
+        &["install-links", "--force"][..],
+        &["install-links", "a", "b"],
+    ] {
+        let out = env.cmd("sx").args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
+        assert!(
+            stderr_of(&out).contains("usage: sx install-links [DIR]"),
+            "{}",
+            stderr_of(&out)
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&env.proj).unwrap().count(),
+        0,
+        "nothing written"
     );
 }

@@ -69,6 +69,8 @@ impl Env {
             .env("HOME", &self.home)
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .current_dir(&self.proj)
+            // sx reads a piped stdin (docs/agent.md "Piped input"): not the test runner's.
+            .stdin(std::process::Stdio::null())
             .args(self.sx_args());
         c
     }

@@ -67,6 +67,7 @@ pub const LAYOUT: &[(Section, &[&str])] = &[
             "GEMINI_API_KEY",
             "OPENAI_API_KEY",
             "ROUTER_ROUTES",
+            "ROUTER_LONG_CONTEXT",
             "TOKEN_SERVER_KEYS",
         ],
     ),
@@ -85,7 +86,10 @@ pub const LAYOUT: &[(Section, &[&str])] = &[
         Section::Tools,
         &["TOOLS", "APPROVAL", "MAX_TURNS", "TRUSTED_PROJECTS"],
     ),
-    (Section::Sessions, &["AUTO_COMPACT_TOKENS", "TRAFFIC_LOG"]),
+    (
+        Section::Sessions,
+        &["AUTO_COMPACT_TOKENS", "TRAFFIC_LOG", "SESSIONS_KEEP_DAYS"],
+    ),
     (
         Section::Network,
         &[
@@ -170,9 +174,10 @@ impl Row {
         match self.spec.map(|s| s.kind) {
             Some(KeyKind::Bool) => EditKind::Toggle,
             Some(KeyKind::Enum(values)) => EditKind::Choice(values),
-            Some(KeyKind::String | KeyKind::U64 | KeyKind::Path | KeyKind::Url) | None => {
-                EditKind::Text
-            }
+            Some(
+                KeyKind::String | KeyKind::U64 | KeyKind::Count | KeyKind::Path | KeyKind::Url,
+            )
+            | None => EditKind::Text,
         }
     }
 }
@@ -246,6 +251,7 @@ pub fn describe_kind(kind: KeyKind) -> String {
         KeyKind::String => "text".into(),
         KeyKind::Bool => "on/off".into(),
         KeyKind::U64 => "a whole number".into(),
+        KeyKind::Count => "a whole number, 1 or more".into(),
         KeyKind::Enum(v) => {
             let v: Vec<&str> = v
                 .iter()
