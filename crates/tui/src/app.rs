@@ -36,6 +36,8 @@ pub struct Launch {
     pub functions_file: Option<PathBuf>,
     pub yolo: bool,
     pub max_turns: Option<u32>,
+    /// `--append-system-prompt`, `--add-dir`, `--allowed-tools`, `--disallowed-tools`.
+    pub flags: sx_agent::startup::SessionFlags,
 }
 
 /// How the UI ended, for the exit code.
@@ -101,6 +103,8 @@ pub async fn run(launch: Launch) -> Ended {
                 yolo: launch.yolo,
                 max_turns: launch.max_turns,
                 asker: Some(Box::new(asker)),
+                flags: launch.flags.clone(),
+                ..Default::default()
             },
         ) {
             Ok(s) => break s,
