@@ -53,7 +53,8 @@ pub fn function_results(args: &Args) -> Result<Vec<FunctionResult>, Failure> {
         .collect()
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+/// An I/O failure on a folder given on the command line, in a few words.
+pub(super) fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such directory".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),

@@ -34,6 +34,7 @@ fn message(path: &Path, why: &str) -> String {
             format!("cannot attach {shown}: it is a directory; pass an image file")
         }
         // Read but not usable: the vision module's sentence names the file and the reason.
+        _ if why.ends_with(" limit") => format!("{why}; pass a smaller image"),
         _ => format!("{why}; pass a PNG, JPEG, WebP or GIF file"),
     }
 }

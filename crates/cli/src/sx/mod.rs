@@ -85,8 +85,9 @@ fn run(args: Args) -> Result<u8, Failure> {
         // Tools and relative paths work from here, as if sx had been started in DIR.
         std::env::set_current_dir(dir).map_err(|e| {
             Failure::usage(format!(
-                "cannot use --cwd {}: {e}; pass an existing directory",
-                dir.display()
+                "cannot use --cwd {}: {}; pass an existing directory",
+                dir.display(),
+                flags::io_reason(&e)
             ))
         })?;
     }

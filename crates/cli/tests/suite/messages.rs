@@ -338,3 +338,89 @@ fn set_names_the_value_it_refuses() {
     );
     assert!(!env.home.join(".scorpiox/scorpiox-env.txt").exists());
 }
+
+/// docs/troubleshooting.md is built from the messages the code prints: every heading's fixed
+/// parts (between `<…>` placeholders, `…`, and KEY_NAMES) are text of the sources.
+#[test]
+fn every_message_in_troubleshooting_md_is_one_the_code_prints() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let doc = std::fs::read_to_string(root.join("docs/troubleshooting.md")).unwrap();
+    let mut sources = String::new();
+    let mut stack = vec![root.join("crates")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() && !p.ends_with("tests") && !p.ends_with("target") {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs")
+                && !p.to_string_lossy().ends_with("_tests.rs")
+            {
+                sources.push_str(&std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    // A string literal continued on the next line (`\` + newline + indentation) reads as one.
+    let mut joined = String::with_capacity(sources.len());
+    let mut rest = sources.as_str();
+    while let Some(i) = rest.find("\\\n") {
+        joined.push_str(&rest[..i]);
+        rest = rest[i + 2..].trim_start();
+    }
+    joined.push_str(rest);
+
+    let headings: Vec<&str> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("### "))
+        .map(|h| h.trim_matches('`').trim())
+        .collect();
+    assert!(headings.len() >= 30, "{headings:?}");
+    let mut missing = Vec::new();
+    for h in &headings {
+        let mut text = h.to_string();
+        // Placeholders: <…>, …, and configuration key names.
+        while let (Some(a), Some(b)) = (text.find('<'), text.find('>')) {
+            if b < a {
+                break;
+            }
+            text.replace_range(a..=b, "\u{0}");
+        }
+        let text = text.replace('…', "\u{0}");
+        let words: Vec<String> = text
+            .split(' ')
+            .map(|w| {
+                let core = w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_');
+                if core.contains('_')
+                    && core
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                {
+                    w.replace(core, "\u{0}")
+                } else {
+                    w.to_string()
+                }
+            })
+            .collect();
+        let text = words.join(" ");
+        for piece in text
+            .split('\u{0}')
+            .flat_map(|p| p.split("; "))
+            .flat_map(|p| p.split(": "))
+            .map(|p| p.trim_matches(|c: char| c.is_whitespace() || "\"'`(),.".contains(c)))
+            .map(|p| {
+                p.strip_prefix("error")
+                    .or_else(|| p.strip_prefix("warning"))
+                    .unwrap_or(p)
+            })
+            .filter(|p| p.len() >= 12)
+        {
+            if !joined.contains(piece) {
+                missing.push(format!("{piece:?} (from {h:?})"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not in the sources:\n{}",
+        missing.join("\n")
+    );
+}
