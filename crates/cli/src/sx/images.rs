@@ -33,9 +33,23 @@ fn message(path: &Path, why: &str) -> String {
         Ok(m) if m.is_dir() => {
             format!("cannot attach {shown}: it is a directory; pass an image file")
         }
-        // Read but not usable: the vision module's sentence names the file and the reason.
-        _ if why.ends_with(" limit") => format!("{why}; pass a smaller image"),
-        _ => format!("{why}; pass a PNG, JPEG, WebP or GIF file"),
+        // Read but not usable: the vision module's reason, after its own naming of the file.
+        _ => {
+            let prefixes = [
+                format!("cannot use image {shown}: "),
+                format!("cannot read image {shown}: "),
+            ];
+            let reason = prefixes
+                .iter()
+                .find_map(|prefix| why.strip_prefix(prefix.as_str()))
+                .unwrap_or(why);
+            let fix = if reason.ends_with(" limit") {
+                "pass a smaller image"
+            } else {
+                "pass a PNG, JPEG, WebP or GIF file"
+            };
+            format!("cannot attach {shown}: {reason}; {fix}")
+        }
     }
 }
 
@@ -60,7 +74,7 @@ mod tests {
         let why = sx_agent::vision::load_image(&txt).unwrap_err();
         let m = message(&txt, &why);
         assert!(
-            m.contains("notes.txt") && m.ends_with("pass a PNG, JPEG, WebP or GIF file"),
+            m.starts_with("cannot attach ") && m.ends_with("pass a PNG, JPEG, WebP or GIF file"),
             "{m}"
         );
         assert_eq!(m.matches("notes.txt").count(), 1, "{m}");
