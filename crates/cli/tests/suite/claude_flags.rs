@@ -314,3 +314,52 @@ fn text_mode_shows_the_tail_of_a_commands_output() {
         "{shown:?}"
     );
 }
+
+/// The interactive UI takes the same flags: an allowed tool runs without the approval
+/// question, a disallowed one is not offered, the appended text ends the system prompt.
+#[test]
+fn interactive_sx_takes_the_same_flags() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    call(&env, "b1", "bash", json!({"command": "echo hi > out.txt"}));
+    answer(&env, "Wrote out.txt without asking.");
+    let mut args = env.sx_args();
+    args.extend(
+        [
+            "--allowed-tools",
+            "bash",
+            "--disallowed-tools",
+            "grep",
+            "--append-system-prompt",
+            "Be brief.",
+        ]
+        .map(String::from),
+    );
+    let t = super::tmux::Tmux::start(
+        env._tmp.path(),
+        &env.proj,
+        &[
+            ("HOME", env.home.display().to_string()),
+            ("PATH", std::env::var("PATH").unwrap_or_default()),
+            ("TERM", "xterm-256color".to_string()),
+        ],
+        &assert_cmd::cargo::cargo_bin("sx"),
+        &args,
+        (100, 24),
+    );
+    t.wait_text("›");
+    t.type_text("write out.txt");
+    t.keys(&["Enter"]);
+    let screen = t.wait_text("Wrote out.txt without asking.");
+    assert!(!screen.contains("Allow bash?"), "{screen}");
+    assert_eq!(
+        std::fs::read_to_string(env.proj.join("out.txt")).unwrap(),
+        "hi\n"
+    );
+    assert!(!offered_tools(&env, 0).contains(&"grep".to_string()));
+    assert!(instructions(&env, 0).ends_with("\n\nBe brief."));
+    t.keys(&["C-c"]);
+    t.wait_text("Press Ctrl-C again to exit");
+    t.keys(&["C-c"]);
+    assert_eq!(t.wait_exit(), 0);
+}
