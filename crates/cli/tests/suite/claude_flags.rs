@@ -52,43 +52,28 @@ fn append_system_prompt_ends_a_new_sessions_prompt_and_a_resumed_one_keeps_its_o
         instructions(&env, 0)
     );
 
+    let resume_with = |text: &str| {
+        answer(&env, "Encore.");
+        let out = env
+            .sx()
+            .args(["--continue", "-p", "again", "--append-system-prompt", text])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        stderr_of(&out)
+    };
     // Resumed with the same text: the same prompt, nothing said.
-    answer(&env, "Encore.");
-    let out = env
-        .sx()
-        .args([
-            "--continue",
-            "-p",
-            "again",
-            "--append-system-prompt",
-            "Answer in French.",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = resume_with("Answer in French.");
     assert_eq!(instructions(&env, 1), instructions(&env, 0));
-    assert!(!stderr_of(&out).contains("warning"), "{}", stderr_of(&out));
+    assert!(!err.contains("warning"), "{err}");
     // Another text: the session's prompt stays, and the user is told.
-    answer(&env, "Still French.");
-    let out = env
-        .sx()
-        .args([
-            "--continue",
-            "-p",
-            "again",
-            "--append-system-prompt",
-            "Answer in German.",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = resume_with("Answer in German.");
     assert_eq!(instructions(&env, 2), instructions(&env, 0));
     assert!(
-        stderr_of(&out).contains(
+        err.contains(
             "warning: --append-system-prompt is ignored: a resumed session keeps the system prompt it started with"
         ),
-        "{}",
-        stderr_of(&out)
+        "{err}"
     );
 }
 
@@ -323,28 +308,16 @@ fn interactive_sx_takes_the_same_flags() {
     env.login(AuthJson::new());
     call(&env, "b1", "bash", json!({"command": "echo hi > out.txt"}));
     answer(&env, "Wrote out.txt without asking.");
-    let mut args = env.sx_args();
-    args.extend(
-        [
+    let t = super::tui::start(
+        &env,
+        &[
             "--allowed-tools",
             "bash",
             "--disallowed-tools",
             "grep",
             "--append-system-prompt",
             "Be brief.",
-        ]
-        .map(String::from),
-    );
-    let t = super::tmux::Tmux::start(
-        env._tmp.path(),
-        &env.proj,
-        &[
-            ("HOME", env.home.display().to_string()),
-            ("PATH", std::env::var("PATH").unwrap_or_default()),
-            ("TERM", "xterm-256color".to_string()),
         ],
-        &assert_cmd::cargo::cargo_bin("sx"),
-        &args,
         (100, 24),
     );
     t.wait_text("›");

@@ -132,6 +132,27 @@ fn ask_human(env: &Env) -> std::path::PathBuf {
     fns
 }
 
+/// A run that stops on `ask_human` (call `f1`) in `format`; returns the functions file.
+fn stop_on_ask_human(env: &Env, format: &str) -> (std::path::PathBuf, std::process::Output) {
+    env.login(AuthJson::new());
+    let fns = ask_human(env);
+    call(env, "f1", "ask_human", json!({"question": "ship it?"}));
+    let out = env
+        .sx()
+        .args([
+            "-p",
+            "ship the release",
+            "--output-format",
+            format,
+            "--functions",
+        ])
+        .arg(&fns)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    (fns, out)
+}
+
 /// The `tool_result` blocks of a saved transcript, by call id.
 fn saved_result(env: &Env, session: &std::path::Path, call_id: &str) -> Value {
     let _ = env;
@@ -149,16 +170,7 @@ fn saved_result(env: &Env, session: &std::path::Path, call_id: &str) -> Value {
 #[test]
 fn a_stop_on_a_function_without_a_command_is_said_and_its_result_handed_back() {
     let env = Env::new();
-    env.login(AuthJson::new());
-    let fns = ask_human(&env);
-    call(&env, "f1", "ask_human", json!({"question": "ship it?"}));
-    let out = env
-        .sx()
-        .args(["-p", "ship the release", "--functions"])
-        .arg(&fns)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    let (fns, out) = stop_on_ask_human(&env, "text");
     let session = sessions(&env).pop().unwrap();
     let id = session.file_name().unwrap().to_string_lossy().into_owned();
     let lines = stderr_lines(&out);
@@ -199,22 +211,7 @@ fn a_stop_on_a_function_without_a_command_is_said_and_its_result_handed_back() {
 #[test]
 fn a_function_result_as_json_with_a_prompt_and_the_refusals() {
     let env = Env::new();
-    env.login(AuthJson::new());
-    let fns = ask_human(&env);
-    call(&env, "f1", "ask_human", json!({"question": "ship it?"}));
-    let out = env
-        .sx()
-        .args([
-            "-p",
-            "ship",
-            "--output-format",
-            "stream-json",
-            "--functions",
-        ])
-        .arg(&fns)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    let (fns, out) = stop_on_ask_human(&env, "stream-json");
     // The closing line is for text mode; stream-json has its `function_call` event.
     assert!(!stderr_of(&out).contains("sx: stopped"));
     let id = sessions(&env)[0]
