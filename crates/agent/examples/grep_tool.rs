@@ -46,6 +46,7 @@ fn main() -> ExitCode {
     };
     let ctx = ToolContext {
         project_root: cwd.clone(),
+        extra_roots: Vec::new(),
         cwd,
         cancel: CancellationToken::new(),
     };

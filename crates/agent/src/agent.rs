@@ -15,6 +15,9 @@ use sxnet::{Provider, ProviderError, StreamEvent};
 use tokio_util::sync::CancellationToken;
 
 mod calls;
+mod hand_back;
+
+pub use hand_back::FunctionResult;
 
 use crate::approval::Approval;
 use crate::compact;

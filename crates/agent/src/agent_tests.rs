@@ -170,6 +170,7 @@ fn agent(provider: Arc<dyn Provider>, tools: Vec<Arc<dyn Tool>>, mode: Mode) -> 
     let ctx = ToolContext {
         cwd: ".".into(),
         project_root: ".".into(),
+        extra_roots: Vec::new(),
         cancel: CancellationToken::new(),
     };
     Agent::new(

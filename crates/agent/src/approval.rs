@@ -45,32 +45,66 @@ pub trait Asker: Send + Sync {
 pub struct Approval {
     pub mode: Mode,
     asker: Option<Box<dyn Asker>>,
+    /// `--allowed-tools`: these run without asking, whatever the mode.
+    allowed: Vec<String>,
+    /// Calls refused because nobody was there to approve them (a one-shot run in `ask`
+    /// mode), by tool name, for the run's closing line.
+    unattended: std::sync::Mutex<Vec<String>>,
 }
 
 impl Approval {
     /// One-shot runs: nobody to ask.
     pub fn non_interactive(mode: Mode) -> Self {
-        Approval { mode, asker: None }
+        Approval {
+            mode,
+            asker: None,
+            allowed: Vec::new(),
+            unattended: Default::default(),
+        }
     }
 
     pub fn interactive(mode: Mode, asker: Box<dyn Asker>) -> Self {
         Approval {
-            mode,
             asker: Some(asker),
+            ..Approval::non_interactive(mode)
         }
+    }
+
+    /// Let `tools` run without asking (`--allowed-tools`).
+    pub fn allowing(mut self, tools: Vec<String>) -> Self {
+        self.allowed = tools;
+        self
+    }
+
+    /// The tools refused so far because nobody could approve them, each once, in order.
+    pub fn refused_unattended(&self) -> Vec<String> {
+        self.unattended
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Decide about a mutating call.
     pub async fn decide(&self, tool: &str, input: &Value) -> Decision {
+        if self.allowed.iter().any(|t| t == tool) {
+            return Decision::Allow;
+        }
         match (self.mode, &self.asker) {
             (Mode::Auto, _) => Decision::Allow,
             (Mode::ReadOnly, _) => Decision::Deny(format!(
                 "'{tool}' was not run: this session is read-only (APPROVAL=read-only), so commands and file changes are not allowed. Continue with read-only tools, or tell the user what you would change."
             )),
             (Mode::Ask, Some(asker)) => asker.ask(tool, input).await,
-            (Mode::Ask, None) => Decision::Deny(format!(
-                "'{tool}' was not run: this is a non-interactive run without --yolo, so it may only read (commands and file changes need approval nobody is here to give). Continue with read-only tools, or describe the change for the user to make or approve (they can rerun with --yolo or APPROVAL=auto)."
-            )),
+            (Mode::Ask, None) => {
+                let mut seen = self.unattended.lock().unwrap_or_else(|p| p.into_inner());
+                if !seen.iter().any(|t| t == tool) {
+                    seen.push(tool.to_string());
+                }
+                // The first line is what the user sees beside the call (docs/agent.md).
+                Decision::Deny(format!(
+                    "'{tool}' was not run: it needs approval, and this non-interactive run without --yolo has nobody to give it.\nIt may only read: commands and file changes are refused. Continue with read-only tools, or describe the change for the user to make or approve (they can rerun with --yolo or APPROVAL=auto)."
+                ))
+            }
         }
     }
 }
@@ -97,6 +131,21 @@ mod tests {
             panic!("ask without a user denies")
         };
         assert!(why.contains("--yolo"));
+        let unattended = Approval::non_interactive(Mode::Ask).allowing(vec!["edit_file".into()]);
+        assert_eq!(
+            unattended.decide("edit_file", &input).await,
+            Decision::Allow
+        );
+        for tool in ["bash", "write_file", "bash"] {
+            assert!(matches!(
+                unattended.decide(tool, &input).await,
+                Decision::Deny(_)
+            ));
+        }
+        assert_eq!(unattended.refused_unattended(), ["bash", "write_file"]);
+        let read_only = Approval::non_interactive(Mode::ReadOnly).allowing(vec!["bash".into()]);
+        assert_eq!(read_only.decide("bash", &input).await, Decision::Allow);
+        assert!(read_only.refused_unattended().is_empty());
         struct Yes;
         #[async_trait]
         impl Asker for Yes {

@@ -57,6 +57,7 @@ async fn a_timed_out_command_is_killed_with_everything_it_started() {
     let ctx = ToolContext {
         cwd: dir.path().to_path_buf(),
         project_root: dir.path().to_path_buf(),
+        extra_roots: Vec::new(),
         cancel: CancellationToken::new(),
     };
     let f = function(

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use sx_config::Config;
-use sxnet::http::TrafficSlot;
+use sxnet::http::{TrafficLog, TrafficSlot};
 use sxnet::model::{Effort, Message};
 use sxnet::models::resolve_alias;
 use sxnet::{OpenOptions, Provider, ProviderError, ProviderId};
@@ -16,6 +16,8 @@ use tokio_util::sync::CancellationToken;
 use crate::approval::{Approval, Asker, Mode};
 use crate::prompt::{PromptContext, project_instructions, system_prompt};
 use crate::session::{Secrets, Session};
+pub use crate::session_flags::SessionFlags;
+use crate::session_flags::{prompt_additions, tool_names, without};
 use crate::tools::ToolContext;
 use crate::{Agent, Settings};
 
@@ -42,6 +44,10 @@ pub struct StartOptions<'a> {
     pub asker: Option<Box<dyn Asker>>,
     /// `--name`: name the new or resumed session (checked with `session::list::check_name`).
     pub name: Option<&'a str>,
+    /// `--append-system-prompt`, `--add-dir`, `--allowed-tools`, `--disallowed-tools`.
+    pub flags: SessionFlags,
+    /// Sees every request and response besides the session's traffic log (`--verbose`).
+    pub observer: Option<Arc<dyn TrafficLog>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,18 +139,50 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
         }
         Vec::new()
     };
+    // The tool flags name tools and functions of this session; disallowed ones are not offered.
+    let (tools, functions, allowed) = if tools_on {
+        let known: Vec<&str> = tools
+            .iter()
+            .map(|t| t.name())
+            .chain(functions.iter().map(|f| f.name.as_str()))
+            .collect();
+        let allowed = tool_names("--allowed-tools", &opts.flags.allowed_tools, &known)
+            .map_err(StartError::Usage)?;
+        let disallowed = tool_names("--disallowed-tools", &opts.flags.disallowed_tools, &known)
+            .map_err(StartError::Usage)?;
+        let (tools, functions) = without(tools, functions, &disallowed);
+        (tools, functions, allowed)
+    } else {
+        for (flag, given) in [
+            ("--allowed-tools", &opts.flags.allowed_tools),
+            ("--disallowed-tools", &opts.flags.disallowed_tools),
+        ] {
+            if given.iter().any(|g| !g.trim().is_empty()) {
+                warnings.push(format!(
+                    "{flag} is ignored because TOOLS=0 offers the model no tools"
+                ));
+            }
+        }
+        (tools, functions, Vec::new())
+    };
     let mode = Mode::from_config(config.get("APPROVAL"), opts.yolo);
     let approval = match opts.asker {
         Some(asker) => Approval::interactive(mode, asker),
         None => Approval::non_interactive(mode),
-    };
+    }
+    .allowing(allowed);
     let secrets = Arc::new(Secrets::default());
     collect_secrets(config, &secrets);
 
     // The provider before the session: one that cannot start leaves nothing behind.
     let traffic_on = config.flag("TRAFFIC_LOG");
     let slot = Arc::new(TrafficSlot::default());
-    let provider = open_provider(config, traffic_on.then(|| slot.clone()))?;
+    let traffic: Option<Arc<dyn TrafficLog>> = match (traffic_on, opts.observer) {
+        (true, Some(o)) => Some(Arc::new(crate::observe::Both::new(slot.clone(), o))),
+        (true, None) => Some(slot.clone()),
+        (false, o) => o,
+    };
+    let provider = sxnet::providers::open(config, OpenOptions { traffic })?;
     // The provider that answers (the default `scorpiox` may have chosen one) names the model.
     let provider_id = provider.id();
     let model = model(config, provider_id);
@@ -171,6 +209,15 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
                 .map_err(|e| StartError::Runtime(e.to_string()))?;
             remove_expired_sessions(config, Some(&dir));
             let system = session.meta.system.clone();
+            // A resumed session keeps its system prompt (prompt caching, docs/agent.md).
+            if let Some(text) = opts.flags.append_system_prompt.as_deref()
+                && !system.trim_end().ends_with(text.trim_end())
+            {
+                warnings.push(
+                    "--append-system-prompt is ignored: a resumed session keeps the system prompt it started with"
+                        .to_string(),
+                );
+            }
             (Some(session), messages, system)
         }
         None => {
@@ -181,7 +228,7 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
                 project_root: config.project_root(),
                 tools_enabled: tools_on,
                 instructions: instructions.as_ref(),
-            });
+            }) + &prompt_additions(&opts.flags);
             let id = uuid::Uuid::now_v7().to_string();
             let session = match Session::create(
                 config.project_root(),
@@ -230,6 +277,7 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
     let ctx = ToolContext {
         cwd: config.cwd().to_path_buf(),
         project_root: config.project_root().to_path_buf(),
+        extra_roots: opts.flags.add_dirs.clone(),
         cancel: CancellationToken::new(),
     };
     let mut agent = Agent::new(

@@ -197,11 +197,19 @@ impl Builder {
             };
             if let Some(g) = guard {
                 if key == "TRUSTED_PROJECTS" {
-                    let what = format!(
-                        "a project may never set it; run 'scorpiox-config --trust {}' to trust \
-                         this project",
-                        g.root.display()
-                    );
+                    // Deleting the line is the fix either way; trusting is advice only when
+                    // the project is not trusted yet.
+                    let what = if g.trusted {
+                        "a project may never set it; delete the line (this project is already \
+                         trusted)"
+                            .to_string()
+                    } else {
+                        format!(
+                            "a project may never set it; delete the line, and run \
+                             'scorpiox-config --trust {}' if you trust this project",
+                            g.root.display()
+                        )
+                    };
                     self.warn(&key, source, &what);
                     continue;
                 }

@@ -81,7 +81,7 @@ pub enum ProviderError {
     },
 
     #[error(
-        "network error talking to {} at {url}: {message}; check your connection and {}",
+        "cannot reach {} at {url}: {message}; check your network or {}",
         provider.display_name(),
         provider.base_url_key()
     )]

@@ -14,6 +14,7 @@ pub mod http;
 pub mod json;
 pub mod model;
 pub mod models;
+mod net_error;
 mod provider_id;
 pub mod providers;
 pub mod routes;
@@ -25,17 +26,9 @@ pub use event::{Completion, EventSink, RateLimits, RateWindow, StreamEvent};
 pub use provider_id::ProviderId;
 pub use providers::{ModelInfo, OpenOptions, Provider};
 
-/// An error with its causes joined by ": " (reqwest's own Display hides the useful part).
+/// An error's cause for a user: a network failure in a few words ("connection refused"),
+/// else its causes joined by ": ", without the HTTP library's wrappers that repeat the URL
+/// (callers name the URL once themselves).
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let msg = s.to_string();
-        if !out.contains(&msg) {
-            out.push_str(": ");
-            out.push_str(&msg);
-        }
-        cur = s.source();
-    }
-    out
+    net_error::describe(e)
 }

@@ -38,6 +38,8 @@ pub struct Launch {
     pub max_turns: Option<u32>,
     /// `--name`: the session's name.
     pub name: Option<String>,
+    /// `--append-system-prompt`, `--add-dir`, `--allowed-tools`, `--disallowed-tools`.
+    pub flags: sx_agent::startup::SessionFlags,
 }
 
 /// How the UI ended, for the exit code.
@@ -104,6 +106,8 @@ pub async fn run(launch: Launch) -> Ended {
                 max_turns: launch.max_turns,
                 asker: Some(Box::new(asker)),
                 name: launch.name.as_deref(),
+                flags: launch.flags.clone(),
+                ..Default::default()
             },
         ) {
             Ok(s) => break s,

@@ -124,7 +124,13 @@ impl Agent {
         )
     }
 
-    fn is_caller_function(&self, c: &ToolCall) -> bool {
+    /// The tools refused so far because nobody could approve them (a one-shot run without
+    /// `--yolo`), each once, for the run's closing line.
+    pub fn refused_unattended(&self) -> Vec<String> {
+        self.approval.refused_unattended()
+    }
+
+    pub(super) fn is_caller_function(&self, c: &ToolCall) -> bool {
         matches!(self.target(&c.name), Target::Function(f) if f.command.is_none())
     }
 

@@ -7,6 +7,7 @@ fn ctx(dir: &Path) -> ToolContext {
     ToolContext {
         cwd: dir.to_path_buf(),
         project_root: dir.to_path_buf(),
+        extra_roots: Vec::new(),
         cancel: CancellationToken::new(),
     }
 }

@@ -269,6 +269,7 @@ mod tests {
         ToolContext {
             cwd: dir.to_path_buf(),
             project_root: dir.to_path_buf(),
+            extra_roots: Vec::new(),
             cancel: CancellationToken::new(),
         }
     }

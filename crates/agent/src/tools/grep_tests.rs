@@ -26,6 +26,7 @@ async fn grep(dir: &Path, input: Value) -> ToolOutput {
     let ctx = ToolContext {
         cwd: dir.to_path_buf(),
         project_root: dir.to_path_buf(),
+        extra_roots: Vec::new(),
         cancel: CancellationToken::new(),
     };
     Grep.run(input, &ctx).await

@@ -174,6 +174,7 @@ mod tests {
         let ctx = ToolContext {
             cwd: dir.to_path_buf(),
             project_root: dir.to_path_buf(),
+            extra_roots: Vec::new(),
             cancel: CancellationToken::new(),
         };
         ListDir.run(json!({"path": path}), &ctx).await

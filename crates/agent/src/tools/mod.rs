@@ -22,6 +22,7 @@ mod list_dir;
 pub(crate) mod process;
 mod read_file;
 mod read_image;
+pub mod roots;
 pub mod text;
 mod write_file;
 
@@ -38,6 +39,9 @@ pub struct ToolContext {
     /// The working directory; relative paths in arguments resolve against it.
     pub cwd: PathBuf,
     pub project_root: PathBuf,
+    /// Folders added with `--add-dir`, canonical: the file tools work in them as in the
+    /// project (`roots`).
+    pub extra_roots: Vec<PathBuf>,
     /// Set when the user cancels: long-running tools stop (and kill their processes).
     pub cancel: CancellationToken,
 }

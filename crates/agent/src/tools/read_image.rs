@@ -70,6 +70,7 @@ mod tests {
         let ctx = ToolContext {
             cwd: dir.to_path_buf(),
             project_root: dir.to_path_buf(),
+            extra_roots: Vec::new(),
             cancel: CancellationToken::new(),
         };
         ReadImage.run(json!({"path": path}), &ctx).await

@@ -248,6 +248,24 @@ fn verbose_text(cfg: &Config, show_secrets: bool) -> String {
     out
 }
 
+/// A value `--set` refuses, said as what was asked ("cannot set KEY to …"), not as a value
+/// read from somewhere; a secret's value is not repeated.
+fn set_refused(key: &str, value: &str, e: sx_config::ConfigError) -> Failure {
+    match e {
+        sx_config::ConfigError::InvalidValue { allowed, .. } => {
+            let shown = if sx_config::is_secret(key) {
+                "that value".to_string()
+            } else {
+                format!("{value:?}")
+            };
+            Failure::usage(format!(
+                "cannot set {key} to {shown}: it is not a valid value; allowed: {allowed} (nothing was written)"
+            ))
+        }
+        other => other.into(),
+    }
+}
+
 /// The file `--set`/`--unset` edit.
 fn target_file(cwd: &Path, home: Option<&Path>, level: Level) -> Result<PathBuf, Failure> {
     match level {
@@ -269,7 +287,7 @@ fn set(
         }
         .into());
     }
-    check_value(key, value)?;
+    check_value(key, value).map_err(|e| set_refused(key, value, e))?;
     if level == Level::Project && key == "TRUSTED_PROJECTS" {
         return Err(Failure::usage(format!(
             "a project file may never set TRUSTED_PROJECTS; use '{BIN} --trust DIR' instead"

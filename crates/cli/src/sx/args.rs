@@ -89,4 +89,34 @@ pub struct Args {
     /// Name this session (a new one, or the one resumed); --resume NAME finds it.
     #[arg(long = "name", value_name = "NAME")]
     pub name: Option<String>,
+
+    /// One-shot runs: say on stderr where the configuration came from, each request and
+    /// response (method, URL, status, size, time) and each model turn's usage; never a secret.
+    #[arg(long = "verbose")]
+    pub verbose: bool,
+
+    /// Text added at the end of a new session's system prompt.
+    #[arg(long = "append-system-prompt", value_name = "TEXT")]
+    pub append_system_prompt: Option<String>,
+
+    /// A folder the file tools may work in besides the project; repeatable.
+    #[arg(long = "add-dir", value_name = "DIR")]
+    pub add_dirs: Vec<PathBuf>,
+
+    /// Tools that run without asking (names separated by commas or spaces); repeatable.
+    #[arg(long = "allowed-tools", alias = "allowedTools", value_name = "TOOLS")]
+    pub allowed_tools: Vec<String>,
+
+    /// Tools the model is not offered (names separated by commas or spaces); repeatable.
+    #[arg(
+        long = "disallowed-tools",
+        alias = "disallowedTools",
+        value_name = "TOOLS"
+    )]
+    pub disallowed_tools: Vec<String>,
+
+    /// With --resume/--continue: the result of a call to a function without a command, as
+    /// CALL_ID=OUTPUT or {"id":…,"output":…,"is_error":false}; one per waiting call.
+    #[arg(long = "function-result", value_name = "RESULT")]
+    pub function_results: Vec<String>,
 }

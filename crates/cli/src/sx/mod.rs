@@ -1,13 +1,19 @@
 //! The `sx` binary: flags → configuration → provider → agent → rendered events → exit code.
 
+mod activity;
 pub mod args;
+mod closing;
+mod flags;
+mod images;
 pub mod render;
 pub mod sessions;
 pub mod stdin;
+mod verbose;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
+use args::OutputFormat;
 use clap::{Parser, ValueEnum};
 use clap_complete::Shell;
 use sx_agent::AgentEvent;
@@ -82,8 +88,9 @@ fn run(args: Args) -> Result<u8, Failure> {
         // Tools and relative paths work from here, as if sx had been started in DIR.
         std::env::set_current_dir(dir).map_err(|e| {
             Failure::usage(format!(
-                "cannot use --cwd {}: {e}; pass an existing directory",
-                dir.display()
+                "cannot use --cwd {}: {}; pass an existing directory",
+                dir.display(),
+                flags::io_reason(&e)
             ))
         })?;
     }
@@ -111,6 +118,8 @@ fn run(args: Args) -> Result<u8, Failure> {
         sx_agent::session::list::check_name(name).map_err(Failure::usage)?;
     }
 
+    // Answers for a stopped run's function calls are the input: no prompt needed.
+    let answers = flags::function_results(&args)?;
     // Piped input is the prompt, or context for the prompt given (docs/agent.md "Piped input").
     let prompt = if !args.prompt.is_empty() {
         let prompt = args.prompt.join(" ");
@@ -118,6 +127,8 @@ fn run(args: Args) -> Result<u8, Failure> {
             Some(piped) => stdin::with_context(prompt, &piped),
             None => prompt,
         }
+    } else if !answers.is_empty() {
+        String::new()
     } else if let Some(piped) = stdin::read_piped()? {
         piped.text
     } else if args.print {
@@ -127,13 +138,13 @@ fn run(args: Args) -> Result<u8, Failure> {
     } else {
         return interactive(config, &args, extra);
     };
-    if prompt.trim().is_empty() {
+    if prompt.trim().is_empty() && answers.is_empty() {
         return Err(Failure::usage(
             "the prompt is empty; pass a prompt as an argument or on stdin",
         ));
     }
 
-    crate::runtime()?.block_on(one_shot(&config, &args, prompt))
+    crate::runtime()?.block_on(one_shot(&config, &args, prompt, answers))
 }
 
 /// `sx` on a terminal with no prompt: the interactive UI (docs/ui.md).
@@ -141,6 +152,12 @@ fn interactive(config: Config, args: &Args, flags: Vec<(String, String)>) -> Res
     if !std::io::stdout().is_terminal() {
         return Err(Failure::usage(
             "the interactive UI needs a terminal on stdout; run a prompt with sx -p \"…\" to write the answer to a pipe or file",
+        ));
+    }
+    let session_flags = flags::session_flags(args)?;
+    if args.verbose {
+        crate::stderr_line(format_args!(
+            "warning: --verbose applies to one-shot runs (sx -p); the interactive UI shows the same in its status line"
         ));
     }
     let env = args.env.clone();
@@ -156,6 +173,7 @@ fn interactive(config: Config, args: &Args, flags: Vec<(String, String)>) -> Res
         yolo: args.yolo,
         max_turns: args.max_turns,
         name: args.name.clone(),
+        flags: session_flags,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -189,18 +207,24 @@ impl From<StartError> for Failure {
     }
 }
 
-async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Failure> {
+async fn one_shot(
+    config: &Config,
+    args: &Args,
+    prompt: String,
+    answers: Vec<sx_agent::FunctionResult>,
+) -> Result<u8, Failure> {
     // Everything that can be wrong with the request itself is checked before anything is
     // written or sent.
-    let mut input = vec![Block::text(prompt)];
-    for path in &args.images {
-        let img = sx_agent::vision::load_image(path).map_err(|why| {
-            Failure::usage(format!(
-                "cannot attach {}: {why}; pass a PNG, JPEG, WebP or GIF file",
-                path.display()
-            ))
-        })?;
-        input.push(Block::Image(img));
+    let mut input = Vec::new();
+    if !prompt.trim().is_empty() {
+        input.push(Block::text(prompt));
+    }
+    input.extend(images::attach(&args.images)?);
+    let session_flags = flags::session_flags(args)?;
+    if args.verbose {
+        for line in verbose::config_lines(config) {
+            crate::stderr_line(format_args!("sx: {line}"));
+        }
     }
     let resume = resume_of(args);
     let Started {
@@ -216,10 +240,34 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
             max_turns: args.max_turns,
             asker: None,
             name: args.name.as_deref(),
+            flags: session_flags,
+            observer: args
+                .verbose
+                .then(|| std::sync::Arc::new(verbose::Traffic::default()) as _),
         },
     )?;
     for w in warnings {
         crate::stderr_line(format_args!("warning: {w}"));
+    }
+    if !answers.is_empty() {
+        // The results go first, in place of the calls' "interrupted" placeholders.
+        let mut blocks = agent.hand_back(&answers).map_err(Failure::usage)?;
+        blocks.append(&mut input);
+        input = blocks;
+    }
+    if args.verbose {
+        let tools: Vec<&str> = agent.tool_specs().iter().map(|t| t.name.as_str()).collect();
+        crate::stderr_line(format_args!(
+            "sx: session {} ({} · {}); tools: {}",
+            agent.session_id,
+            agent.provider().name(),
+            agent.settings.model,
+            if tools.is_empty() {
+                "none".to_string()
+            } else {
+                tools.join(", ")
+            }
+        ));
     }
 
     let cancel = CancellationToken::new();
@@ -234,7 +282,7 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
         }
     });
 
-    let mut renderer = Renderer::new(args.output_format, cancel.clone());
+    let mut renderer = Renderer::new(args.output_format, cancel.clone()).verbose(args.verbose);
     renderer.event(AgentEvent::Session {
         id: &agent.session_id,
         provider: agent.provider().name(),
@@ -248,8 +296,17 @@ async fn one_shot(config: &Config, args: &Args, prompt: String) -> Result<u8, Fa
         // `sx -p … | head -n 1`: the reader has what it wanted. Not an error (docs/agent.md).
         return Ok(0);
     }
+    if let Some(line) = closing::refused(&agent.refused_unattended()) {
+        crate::stderr_line(format_args!("{line}"));
+    }
     if let Some(e) = outcome.error {
         return Err(e.into());
+    }
+    if args.output_format == OutputFormat::Text
+        && let Some(line) =
+            closing::function_stop(outcome.stop, &agent.waiting_for_caller(), &agent.session_id)
+    {
+        crate::stderr_line(format_args!("{line}"));
     }
     if outcome.stop == sx_agent::StopReason::MaxTurns {
         return Err(Failure::runtime(format!(

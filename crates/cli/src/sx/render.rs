@@ -34,6 +34,13 @@ pub struct Renderer {
     cancel: CancellationToken,
     /// A write to stdout failed with a broken pipe: render nothing more.
     reader_gone: bool,
+    /// `--verbose`: usage per model turn and retries on stderr in every format.
+    verbose: bool,
+    /// Text mode: names of the built-in tools other than `bash` (their results show one
+    /// line; commands show a tail, `activity`).
+    file_tools: Vec<&'static str>,
+    /// Columns for stderr lines.
+    width: usize,
 }
 
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -58,7 +65,20 @@ impl Renderer {
             error: None,
             cancel,
             reader_gone: false,
+            verbose: false,
+            file_tools: sx_agent::tools::builtin()
+                .iter()
+                .map(|t| t.name())
+                .filter(|n| *n != "bash")
+                .collect(),
+            width: super::activity::stderr_width(),
         }
+    }
+
+    /// Say more on stderr (`--verbose`).
+    pub fn verbose(mut self, on: bool) -> Self {
+        self.verbose = on;
+        self
     }
 
     /// Whether stdout's reader went away (the run was cancelled for it).
@@ -69,6 +89,9 @@ impl Renderer {
     pub fn event(&mut self, ev: AgentEvent<'_>) {
         if self.reader_gone {
             return;
+        }
+        if self.verbose {
+            self.verbose_line(&ev);
         }
         match self.format {
             OutputFormat::Text => self.text(ev),
@@ -143,13 +166,27 @@ impl Renderer {
                 }
             }
             AgentEvent::ToolResult {
-                output, is_error, ..
+                name,
+                output,
+                is_error,
+                ..
             } => {
-                let first = output.lines().next().unwrap_or("");
-                let mark = if is_error { "✗" } else { "⎿" };
+                let command = !self.file_tools.contains(&name);
+                for line in super::activity::result_lines(output, is_error, command, self.width) {
+                    stderr_line(format_args!("{}", self.dimmed(&line)));
+                }
+            }
+            AgentEvent::FunctionCall {
+                name, arguments, ..
+            } => {
+                self.end_thinking();
                 stderr_line(format_args!(
                     "{}",
-                    self.dimmed(&format!("  {mark} {}", truncate(first, 120)))
+                    self.dimmed(&format!("● {name} {}", summarize(arguments)))
+                ));
+                stderr_line(format_args!(
+                    "{}",
+                    self.dimmed("  ⎿ returned to the caller")
                 ));
             }
             AgentEvent::Retry {
@@ -189,10 +226,38 @@ impl Renderer {
                 }
             }
             // The error itself is printed once, as the process's `error:` line.
-            AgentEvent::Session { .. }
-            | AgentEvent::FunctionCall { .. }
-            | AgentEvent::Usage(_)
-            | AgentEvent::Error { .. } => {}
+            AgentEvent::Session { .. } | AgentEvent::Usage(_) | AgentEvent::Error { .. } => {}
+        }
+    }
+
+    /// `--verbose`: what every format gets on stderr besides its own output.
+    fn verbose_line(&mut self, ev: &AgentEvent<'_>) {
+        match *ev {
+            AgentEvent::Usage(u) => {
+                self.end_thinking();
+                stderr_line(format_args!(
+                    "sx: usage: {} in ({} cached, {} written to the cache), {} out ({} reasoning)",
+                    u.input_tokens,
+                    u.cache_read_tokens,
+                    u.cache_write_tokens,
+                    u.output_tokens,
+                    u.reasoning_tokens
+                ));
+            }
+            // Text mode prints retries anyway.
+            AgentEvent::Retry {
+                attempt,
+                delay,
+                reason,
+            } if self.format != OutputFormat::Text => stderr_line(format_args!(
+                "sx: retrying in {:.1}s (attempt {attempt}): {reason}",
+                delay.as_secs_f64()
+            )),
+            AgentEvent::Done { stop_reason, .. } => {
+                self.end_thinking();
+                stderr_line(format_args!("sx: done: {}", stop_reason.as_str()));
+            }
+            _ => {}
         }
     }
 

@@ -262,7 +262,7 @@ fn a_local_server_that_is_not_running_is_named() {
     let line = error_line(&out);
     assert!(
         line.contains(&format!("{}/v1/chat/completions", closed.url()))
-            && line.contains("check your connection and OPENAI_BASE_URL"),
+            && line.contains("check your network or OPENAI_BASE_URL"),
         "{line}"
     );
 }

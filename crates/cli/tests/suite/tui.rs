@@ -10,6 +10,7 @@ use sx_testkit::{CODEX_RESPONSES_PATH, Chunk, MockResponse, responses, sse};
 use super::common::Env;
 use super::tmux::Tmux;
 
+/// `sx` with the mock's arguments and `extra`, in a tmux window of `size`.
 pub(super) fn start(env: &Env, extra: &[&str], size: (u16, u16)) -> Tmux {
     let mut args = env.sx_args();
     args.extend(extra.iter().map(|s| (*s).to_string()));
