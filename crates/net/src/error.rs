@@ -115,6 +115,14 @@ pub enum ProviderError {
     )]
     Protocol { detail: String },
 
+    /// The server sent more than sx holds (docs/reliability.md): one SSE line or event, a
+    /// whole answer, or the text of one turn over its limit. Not retried: a server that sends
+    /// it once will likely send it again.
+    #[error(
+        "the server's answer is too large ({what}); sx stopped reading it, try again and report it if it persists"
+    )]
+    TooLarge { what: String },
+
     #[error("cancelled")]
     Cancelled,
 }
@@ -140,6 +148,7 @@ impl ProviderError {
             | ProviderError::InvalidRequest { .. }
             | ProviderError::UnexpectedStatus { .. }
             | ProviderError::Protocol { .. }
+            | ProviderError::TooLarge { .. }
             | ProviderError::Cancelled => false,
         }
     }
@@ -164,6 +173,7 @@ impl ProviderError {
             | ProviderError::StreamTruncated { .. }
             | ProviderError::Incomplete { .. }
             | ProviderError::Protocol { .. }
+            | ProviderError::TooLarge { .. }
             | ProviderError::Cancelled => None,
         }
     }
@@ -189,6 +199,7 @@ impl ProviderError {
             | ProviderError::UnexpectedStatus { .. }
             | ProviderError::Network { .. }
             | ProviderError::Protocol { .. }
+            | ProviderError::TooLarge { .. }
             | ProviderError::Cancelled => false,
         }
     }
@@ -212,6 +223,7 @@ impl ProviderError {
             | ProviderError::Incomplete { .. }
             | ProviderError::Failed { .. }
             | ProviderError::Protocol { .. }
+            | ProviderError::TooLarge { .. }
             | ProviderError::Cancelled => EXIT_RUNTIME,
         }
     }

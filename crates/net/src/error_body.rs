@@ -6,7 +6,9 @@
 //! - OAuth (RFC 6749): `{"error":"invalid_grant","error_description":"…"}`
 //! - FastAPI-style: `{"detail":"…"}`; or any text (HTML from a proxy, plain words)
 //!
-//! Wires decide what a status means; this only says what the body says.
+//! Wires decide what a status means; this only says what the body says. A body that echoes a
+//! known secret (a refresh token in an OAuth 400, the bearer in a proxy's 400) has it masked
+//! here, before any message is built from it (docs/reliability.md).
 
 use serde_json::Value;
 
@@ -41,6 +43,7 @@ impl ErrorBody {
             .or_else(|| s(&json["detail"]))
             .or_else(|| s(&json["message"]))
             .or_else(|| code.clone())
+            .map(|m| sx_config::secrets::mask(&m).into_owned())
             .unwrap_or_else(|| snippet(body));
         ErrorBody {
             message,
@@ -60,6 +63,8 @@ impl ErrorBody {
 pub fn snippet(body: &[u8]) -> String {
     let body = &body[..body.len().min(MAX_ERROR_BODY)];
     let s = String::from_utf8_lossy(body);
+    // Masked before it is cut: half a token is still too much of it.
+    let s = sx_config::secrets::mask(&s);
     let mut out = String::new();
     let mut count = 0;
     for word in s.split_whitespace() {
@@ -128,6 +133,16 @@ mod tests {
             parse(json!({"detail":"Unauthorized"})).message,
             "Unauthorized"
         );
+    }
+
+    #[test]
+    fn known_secrets_in_a_body_are_masked() {
+        sx_config::secrets::register("rt_error_body_test_token_123456");
+        let e =
+            parse(json!({"error":{"message":"bad refresh_token rt_error_body_test_token_123456"}}));
+        assert_eq!(e.message, "bad refresh_token ***");
+        let e = ErrorBody::parse(b"<p>Bearer rt_error_body_test_token_123456 refused</p>");
+        assert_eq!(e.message, "<p>Bearer *** refused</p>");
     }
 
     #[test]

@@ -110,6 +110,12 @@ impl AuthFile {
         };
         let access_token = field("access_token")?;
         let refresh_token = field("refresh_token")?;
+        // Masked in every error message from now on (docs/reliability.md).
+        sx_config::secrets::register(&access_token);
+        sx_config::secrets::register(&refresh_token);
+        if let Some(Value::String(id)) = tokens.get("id_token") {
+            sx_config::secrets::register(id);
+        }
         let access_claims = decode_claims(&access_token).map_err(|detail| AuthError::BadJwt {
             path: path.to_owned(),
             which: "access token",
