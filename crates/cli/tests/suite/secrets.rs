@@ -85,10 +85,8 @@ fn a_backend_echoing_the_bearer_or_the_key_is_masked_on_every_wire() {
             } else {
                 let events = json_lines(&out.stdout);
                 assert!(
-                    events
-                        .iter()
-                        .any(|e| e["type"] == "error"
-                            && e["message"].as_str().unwrap().contains("Bearer ***")),
+                    events.iter().any(|e| e["type"] == "error"
+                        && e["message"].as_str().unwrap().contains("Bearer ***")),
                     "{wire:?}: {events:?}"
                 );
             }
@@ -116,7 +114,9 @@ fn a_codex_model_call_never_shows_the_bearer_even_in_a_proxy_page() {
         CODEX_RESPONSES_PATH,
         MockResponse::status(400)
             .content_type("text/html")
-            .body(format!("<html><body>Bad request: Bearer {token}</body></html>")),
+            .body(format!(
+                "<html><body>Bad request: Bearer {token}</body></html>"
+            )),
     );
     let out = env.sx().args(["-p", "hi"]).output().unwrap();
     let line = error_line(&out);
