@@ -43,7 +43,7 @@ pub fn stream_max_bytes(config: &sx_config::Config) -> u64 {
 /// "16 MiB", "300 KiB", "12 bytes": for messages.
 pub fn human_bytes(n: u64) -> String {
     const MIB: u64 = 1024 * 1024;
-    if n >= MIB && n % MIB == 0 {
+    if n >= MIB && n.is_multiple_of(MIB) {
         format!("{} MiB", n / MIB)
     } else if n >= MIB {
         format!("{:.1} MiB", n as f64 / MIB as f64)
