@@ -267,6 +267,14 @@ impl Runtime {
             ));
         }
 
+        if crate::error_body::is_html(resp.headers()) {
+            // A proxy's sign-in page, a captive portal: not a stream (docs/reliability.md).
+            let body = read_bounded(resp, crate::error_body::MAX_ERROR_BODY, idle).await;
+            log.chunk(&body);
+            let err = crate::error_body::html_instead_of_stream(self.provider, &body);
+            log.end(Some(&err.to_string()));
+            return Err(Failure::Failed(err));
+        }
         let mut decoder = SseDecoder::new();
         let mut state = wire.stream(req);
         let mut body = resp.bytes_stream();
@@ -282,6 +290,13 @@ impl Runtime {
                 }
                 Ok(Some(Ok(chunk))) => {
                     log.chunk(&chunk);
+                    if received == 0 && crate::error_body::looks_like_html(&chunk) {
+                        // An HTML page sent as something else: no event stream starts with `<`.
+                        break Err(crate::error_body::html_instead_of_stream(
+                            self.provider,
+                            &chunk,
+                        ));
+                    }
                     received += chunk.len() as u64;
                     if received > self.max_stream_bytes {
                         break Err(too_large_stream(self.max_stream_bytes));

@@ -130,14 +130,42 @@ impl Wire {
 
     /// An error body of this wire's server.
     pub fn error_body(self, status: u16, message: &str) -> Value {
+        let limited = status == 429;
         match self {
             Wire::Codex | Wire::Openai => {
-                json!({"error": {"message": message, "type": "server_error", "code": null}})
+                let kind = if limited {
+                    "rate_limit_exceeded"
+                } else {
+                    "server_error"
+                };
+                json!({"error": {"message": message, "type": kind, "code": null}})
             }
             Wire::Anthropic => {
-                json!({"type": "error", "error": {"type": "api_error", "message": message}})
+                let kind = match status {
+                    429 => "rate_limit_error",
+                    529 => "overloaded_error",
+                    _ => "api_error",
+                };
+                json!({"type": "error", "error": {"type": kind, "message": message}})
             }
-            Wire::Gemini => gemini::error_body(status, "INTERNAL", message, json!([])),
+            Wire::Gemini => {
+                let kind = match status {
+                    429 => "RESOURCE_EXHAUSTED",
+                    503 => "UNAVAILABLE",
+                    _ => "INTERNAL",
+                };
+                gemini::error_body(status, kind, message, json!([]))
+            }
+        }
+    }
+
+    /// The configuration key of the wire's base URL, and its value for a server at `url`.
+    pub fn base_url(self, url: &str) -> (&'static str, String) {
+        match self {
+            Wire::Codex => ("CODEX_BASE_URL", format!("{url}/backend-api/codex")),
+            Wire::Anthropic => ("ANTHROPIC_BASE_URL", url.to_string()),
+            Wire::Gemini => ("GEMINI_BASE_URL", url.to_string()),
+            Wire::Openai => ("OPENAI_BASE_URL", url.to_string()),
         }
     }
 }
