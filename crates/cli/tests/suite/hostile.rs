@@ -241,5 +241,6 @@ fn a_token_endpoint_that_never_stops_answering_is_refused() {
         line.contains("reading the refresh response: the answer is larger than 1 MiB"),
         "{line}"
     );
+    eprintln!("endless token reply: peak {:.1} MiB", m.peak_mib());
     assert!(m.peak_kib < 96 * 1024, "peak {:.1} MiB", m.peak_mib());
 }
