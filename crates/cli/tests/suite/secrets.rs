@@ -50,17 +50,6 @@ fn a_backend_echoing_the_bearer_or_the_key_is_masked_on_every_wire() {
             Wire::Openai => "sk-openai-echoed-key-0001".into(),
         };
         let echo = format!("invalid header: Authorization: Bearer {secret}");
-        // A 400 (reported at once) and a 500 (retried: each retry's reason is printed).
-        env.server.enqueue(
-            "POST",
-            &wire.path(),
-            MockResponse::json(500, wire.error_body(500, &echo)),
-        );
-        env.server.enqueue(
-            "POST",
-            &wire.path(),
-            MockResponse::json(400, wire.error_body(400, &echo)),
-        );
         let mut args = vec!["-p", "hi"];
         let key_arg;
         if wire == Wire::Openai {
@@ -68,6 +57,14 @@ fn a_backend_echoing_the_bearer_or_the_key_is_masked_on_every_wire() {
             args.extend(["-e", &key_arg]);
         }
         for format in ["text", "stream-json"] {
+            // A 500 (retried: each retry's reason is printed), then a 400 (reported).
+            for status in [500, 400] {
+                env.server.enqueue(
+                    "POST",
+                    &wire.path(),
+                    MockResponse::json(status, wire.error_body(status, &echo)),
+                );
+            }
             let out = wire
                 .sx(&env, &args)
                 .args(["--output-format", format])
@@ -90,16 +87,6 @@ fn a_backend_echoing_the_bearer_or_the_key_is_masked_on_every_wire() {
                     "{wire:?}: {events:?}"
                 );
             }
-            env.server.enqueue(
-                "POST",
-                &wire.path(),
-                MockResponse::json(500, wire.error_body(500, &echo)),
-            );
-            env.server.enqueue(
-                "POST",
-                &wire.path(),
-                MockResponse::json(400, wire.error_body(400, &echo)),
-            );
         }
     }
 }
