@@ -78,6 +78,11 @@ impl Secrets {
         }
     }
 
+    /// The values themselves (the traffic log redacts a byte stream with them).
+    pub(crate) fn values(&self) -> Vec<String> {
+        self.values.lock().expect("poisoned").clone()
+    }
+
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
         for s in self.values.lock().expect("poisoned").iter() {

@@ -42,21 +42,33 @@ pub fn load_image(path: &Path) -> Result<Image, String> {
 
 /// [`load_image`] plus the sizes.
 pub fn load(path: &Path) -> Result<LoadedImage, String> {
+    use crate::tools::bounded::{OpenError, open_regular, read_capped};
     let shown = path.display();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read image {shown}: {}", io_reason(&e)))?;
-    if meta.is_dir() {
-        return Err(format!("cannot read image {shown}: it is a directory"));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(format!(
+    // A regular file, opened without blocking, read to the limit at most: `/dev/zero` or a
+    // FIFO is refused before anything is read (docs/reliability.md).
+    let (mut file, meta) = open_regular(path).map_err(|e| match e {
+        OpenError::NotFound => format!("cannot read image {shown}: no such file"),
+        OpenError::IsDirectory => format!("cannot read image {shown}: it is a directory"),
+        OpenError::NotAFile => format!(
+            "cannot read image {shown}: it is not a regular file (a device, socket or FIFO)"
+        ),
+        OpenError::Io(e) => format!("cannot read image {shown}: {}", io_reason(&e)),
+    })?;
+    let too_big = |len: u64| {
+        format!(
             "cannot use image {shown}: the file is {} MiB, more than the {} MiB limit",
-            meta.len() / (1024 * 1024),
+            len / (1024 * 1024),
             MAX_FILE_BYTES / (1024 * 1024)
-        ));
+        )
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big(meta.len()));
     }
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read image {shown}: {}", io_reason(&e)))?;
+    let bytes = read_capped(&mut file, MAX_FILE_BYTES)
+        .map_err(|e| format!("cannot read image {shown}: {}", io_reason(&e)))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(bytes.len() as u64));
+    }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     from_bytes(bytes, name).map_err(|why| format!("cannot use image {shown}: {why}"))
 }

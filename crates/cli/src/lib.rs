@@ -10,6 +10,7 @@ pub mod login;
 pub mod router;
 pub mod service;
 pub mod sx;
+pub mod terminal;
 pub mod token_server;
 
 use std::fmt;
@@ -133,10 +134,18 @@ pub fn report(failure: &Failure) -> ExitCode {
 }
 
 /// Write one line to stderr, ignoring failures: a closed stderr (`sx … 2>&- `, a reader that
-/// went away) must not become a panic, which `eprintln!` makes of any failed write.
+/// went away) must not become a panic, which `eprintln!` makes of any failed write. Known
+/// secrets are masked, and on a terminal control characters removed ([`terminal::stderr_text`]).
 pub fn stderr_line(args: fmt::Arguments<'_>) {
+    let line = args.to_string();
+    stderr_styled_line(&terminal::stderr_text(&line));
+}
+
+/// Write one line to stderr as it is: for lines whose text already went through
+/// [`terminal::stderr_text`] and that carry sx's own styling.
+pub fn stderr_styled_line(line: &str) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "{args}");
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// Run a binary's body: installs the panic hook, reports a failure, returns the exit code.

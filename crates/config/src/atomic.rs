@@ -7,7 +7,9 @@
 //! permissions and renamed over the target; the folder is then flushed too, so the rename
 //! itself survives a crash. On any failure the temporary file is removed and the target is
 //! untouched. What differs between callers is an [`AtomicWrite`] policy: the mode, whether the
-//! parent folder is created, what a symlink or a hard-linked file means, read-only files.
+//! parent folder is created, what a symlink or a hard-linked file means, read-only files, and
+//! whether temporary files that a killed process left behind are removed first
+//! ([`remove_stale_temps`]: files that may hold secrets do not outlive a `kill -9`).
 //!
 //! ```no_run
 //! use sx_config::atomic::{AtomicWrite, Mode, Parent};
@@ -75,6 +77,7 @@ pub struct AtomicWrite {
     symlinks: Symlinks,
     hard_links: HardLinks,
     refuse_read_only: bool,
+    clean_stale: bool,
 }
 
 impl Default for AtomicWrite {
@@ -94,7 +97,15 @@ impl AtomicWrite {
             symlinks: Symlinks::Replace,
             hard_links: HardLinks::Break,
             refuse_read_only: false,
+            clean_stale: false,
         }
+    }
+
+    /// Before writing, remove the target's temporary files left by processes that no longer
+    /// run ([`remove_stale_temps`]); for files that hold secrets.
+    pub const fn clean_stale_temps(mut self, clean: bool) -> Self {
+        self.clean_stale = clean;
+        self
     }
 
     pub const fn mode(mut self, mode: Mode) -> Self {
@@ -172,6 +183,9 @@ impl AtomicWrite {
             }
         }
         let known = self.final_mode(existing.as_ref());
+        if self.clean_stale {
+            remove_stale_temps(&target);
+        }
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -222,6 +236,52 @@ impl AtomicWrite {
 /// Write `bytes` to `path` atomically under `policy` (same as `policy.write(path, bytes)`).
 pub fn write_atomic(path: &Path, bytes: &[u8], policy: &AtomicWrite) -> io::Result<()> {
     policy.write(path, bytes)
+}
+
+/// Remove the temporary files of `path` (beside it) whose writer is gone: ours
+/// (`.{name}.sx-{pid}-{n}.tmp`) and those of earlier versions (`.{name}.tmp.{pid}`), when
+/// process `pid` no longer runs. A file of a running process — this one included — is left
+/// alone, and so is everything when `/proc` cannot tell (not Linux). Best effort; returns how
+/// many were removed.
+pub fn remove_stale_temps(path: &Path) -> usize {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return 0;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    if !Path::new("/proc/self").exists() {
+        return 0;
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let ours = format!(".{name}.sx-");
+    let legacy = format!(".{name}.tmp.");
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(file) = file.to_str() else { continue };
+        let pid = if let Some(rest) = file.strip_prefix(&ours) {
+            rest.strip_suffix(".tmp")
+                .and_then(|r| r.split_once('-'))
+                .map(|(pid, _)| pid)
+        } else {
+            file.strip_prefix(&legacy)
+        };
+        let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        if entry.file_type().is_ok_and(|t| t.is_file()) && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 fn follow_symlinks(path: &Path) -> PathBuf {

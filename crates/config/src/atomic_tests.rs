@@ -243,3 +243,46 @@ fn concurrent_writers_in_one_process_use_distinct_temp_files() {
     );
     assert_eq!(names(d.path()), ["meta.json"]);
 }
+
+/// The pid of a process that has ended (spawned, waited for, reaped).
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    child.wait().unwrap();
+    child.id()
+}
+
+#[test]
+fn temp_files_of_dead_writers_are_removed_before_writing() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("auth.json");
+    let dead = dead_pid();
+    let live = std::process::id();
+    for stale in [
+        format!(".auth.json.sx-{dead}-0.tmp"),
+        format!(".auth.json.tmp.{dead}"),
+    ] {
+        fs::write(d.path().join(stale), "token").unwrap();
+    }
+    // Kept: a running writer's, another file's, names that only look alike.
+    let kept = [
+        format!(".auth.json.sx-{live}-7.tmp"),
+        format!(".other.json.sx-{dead}-0.tmp"),
+        ".auth.json.sx-x-0.tmp".to_string(),
+        "auth.json.bak".to_string(),
+    ];
+    for k in &kept {
+        fs::write(d.path().join(k), "x").unwrap();
+    }
+    // Without the policy nothing is removed.
+    AtomicWrite::new().write(&p, b"{}").unwrap();
+    assert_eq!(names(d.path()).len(), 7);
+    AtomicWrite::new()
+        .clean_stale_temps(true)
+        .write(&p, b"{}")
+        .unwrap();
+    let mut want: Vec<String> = kept.to_vec();
+    want.push("auth.json".into());
+    want.sort();
+    assert_eq!(names(d.path()), want);
+    assert_eq!(remove_stale_temps(&p), 0);
+}

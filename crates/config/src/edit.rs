@@ -202,7 +202,9 @@ fn holds_secret(text: &[u8]) -> bool {
 const CONFIG_WRITE: AtomicWrite = AtomicWrite::new()
     .mode(Mode::KeepOr(0o644))
     .parent(Parent::Create)
-    .symlinks(Symlinks::Replace);
+    .symlinks(Symlinks::Replace)
+    // A config file may hold an API key: a killed writer's copy does not stay behind.
+    .clean_stale_temps(true);
 
 /// Write `data` over `path` atomically ([`crate::atomic`]); a file holding a secret loses
 /// group/other access.

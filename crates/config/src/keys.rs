@@ -311,6 +311,12 @@ pub static KEYS: &[KeySpec] = &[
         "a stream silent this long is dropped",
     ),
     k(
+        "STREAM_MAX_BYTES",
+        Some("268435456"),
+        U64,
+        "the most one streamed answer may send (bytes)",
+    ),
+    k(
         "RETRY_BASE_DELAY_MS",
         Some("200"),
         U64,

@@ -428,7 +428,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
         }
     }
 
-    Ok(Config {
+    let config = Config {
         values: b.values,
         cwd,
         project_root,
@@ -437,7 +437,10 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
         trusted,
         warnings: b.warnings,
         files_read: b.files_read,
-    })
+    };
+    // Whatever error text later quotes one of these, it is masked (docs/reliability.md).
+    crate::secrets::register_config(&config);
+    Ok(config)
 }
 
 fn last_override<'a>(opts: &'a LoadOptions, key: &str) -> Option<&'a str> {

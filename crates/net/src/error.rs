@@ -120,6 +120,14 @@ pub enum ProviderError {
     #[error("{message}")]
     Cli { message: String },
 
+    /// The server sent more than sx holds (docs/reliability.md): one SSE line or event, a
+    /// whole answer, or the text of one turn over its limit. Not retried: a server that sends
+    /// it once will likely send it again.
+    #[error(
+        "the server's answer is too large ({what}); sx stopped reading it, try again and report it if it persists"
+    )]
+    TooLarge { what: String },
+
     #[error("cancelled")]
     Cancelled,
 }
@@ -146,6 +154,7 @@ impl ProviderError {
             | ProviderError::UnexpectedStatus { .. }
             | ProviderError::Protocol { .. }
             | ProviderError::Cli { .. }
+            | ProviderError::TooLarge { .. }
             | ProviderError::Cancelled => false,
         }
     }
@@ -171,6 +180,7 @@ impl ProviderError {
             | ProviderError::Incomplete { .. }
             | ProviderError::Protocol { .. }
             | ProviderError::Cli { .. }
+            | ProviderError::TooLarge { .. }
             | ProviderError::Cancelled => None,
         }
     }
@@ -197,6 +207,7 @@ impl ProviderError {
             | ProviderError::Network { .. }
             | ProviderError::Protocol { .. }
             | ProviderError::Cli { .. }
+            | ProviderError::TooLarge { .. }
             | ProviderError::Cancelled => false,
         }
     }
@@ -221,6 +232,7 @@ impl ProviderError {
             | ProviderError::Failed { .. }
             | ProviderError::Protocol { .. }
             | ProviderError::Cli { .. }
+            | ProviderError::TooLarge { .. }
             | ProviderError::Cancelled => EXIT_RUNTIME,
         }
     }

@@ -6,7 +6,9 @@
 //! - OAuth (RFC 6749): `{"error":"invalid_grant","error_description":"…"}`
 //! - FastAPI-style: `{"detail":"…"}`; or any text (HTML from a proxy, plain words)
 //!
-//! Wires decide what a status means; this only says what the body says.
+//! Wires decide what a status means; this only says what the body says. A body that echoes a
+//! known secret (a refresh token in an OAuth 400, the bearer in a proxy's 400) has it masked
+//! here, before any message is built from it (docs/reliability.md).
 
 use serde_json::Value;
 
@@ -41,6 +43,7 @@ impl ErrorBody {
             .or_else(|| s(&json["detail"]))
             .or_else(|| s(&json["message"]))
             .or_else(|| code.clone())
+            .map(|m| sx_config::secrets::mask(&m).into_owned())
             .unwrap_or_else(|| snippet(body));
         ErrorBody {
             message,
@@ -56,10 +59,48 @@ impl ErrorBody {
     }
 }
 
+/// Whether a response says it is an HTML page.
+pub fn is_html(headers: &reqwest::header::HeaderMap) -> bool {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"))
+}
+
+/// Whether the first bytes of a body are markup (`<!DOCTYPE html>`, `<html>`, `<?xml`): no
+/// event stream starts with `<`.
+pub fn looks_like_html(first: &[u8]) -> bool {
+    first.trim_ascii_start().first() == Some(&b'<')
+}
+
+/// The error for a 2xx answer that is an HTML page instead of an event stream (a proxy's
+/// sign-in page, a captive portal, a wrong base URL): it names the page by its title.
+pub fn html_instead_of_stream(provider: crate::ProviderId, body: &[u8]) -> crate::ProviderError {
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX_ERROR_BODY)]);
+    let lower = text.to_ascii_lowercase();
+    let title = lower
+        .find("<title")
+        .and_then(|start| {
+            let open_end = start + lower[start..].find('>')? + 1;
+            let close = open_end + lower[open_end..].find("</title")?;
+            Some(snippet(text[open_end..close].as_bytes()))
+        })
+        .filter(|t| t != "empty body")
+        .unwrap_or_else(|| snippet(body));
+    crate::ProviderError::Protocol {
+        detail: format!(
+            "the server sent an HTML page instead of an event stream: \"{title}\"; check {} and any proxy in between",
+            provider.base_url_key()
+        ),
+    }
+}
+
 /// A short, single-line excerpt of a body for error messages.
 pub fn snippet(body: &[u8]) -> String {
     let body = &body[..body.len().min(MAX_ERROR_BODY)];
     let s = String::from_utf8_lossy(body);
+    // Masked before it is cut: half a token is still too much of it.
+    let s = sx_config::secrets::mask(&s);
     let mut out = String::new();
     let mut count = 0;
     for word in s.split_whitespace() {
@@ -128,6 +169,30 @@ mod tests {
             parse(json!({"detail":"Unauthorized"})).message,
             "Unauthorized"
         );
+    }
+
+    #[test]
+    fn known_secrets_in_a_body_are_masked() {
+        sx_config::secrets::register("rt_error_body_test_token_123456");
+        let e =
+            parse(json!({"error":{"message":"bad refresh_token rt_error_body_test_token_123456"}}));
+        assert_eq!(e.message, "bad refresh_token ***");
+        let e = ErrorBody::parse(b"<p>Bearer rt_error_body_test_token_123456 refused</p>");
+        assert_eq!(e.message, "<p>Bearer *** refused</p>");
+    }
+
+    #[test]
+    fn an_html_page_is_named_by_its_title() {
+        let page = b"\n  <!DOCTYPE html><html><head><TITLE>Sign in \xe2\x80\x93 Corp\n Proxy</title></head><body>x</body></html>";
+        assert!(looks_like_html(page));
+        assert!(!looks_like_html(b"event: x\ndata: <b>\n\n"));
+        let e = html_instead_of_stream(crate::ProviderId::Codex, page).to_string();
+        assert!(
+            e.contains("the server sent an HTML page instead of an event stream: \"Sign in – Corp Proxy\"; check CODEX_BASE_URL"),
+            "{e}"
+        );
+        let e = html_instead_of_stream(crate::ProviderId::Codex, b"<p>no title</p>").to_string();
+        assert!(e.contains("\"<p>no title</p>\""), "{e}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod error_body;
 pub mod event;
 pub mod http;
 pub mod json;
+pub mod limits;
 pub mod model;
 pub mod models;
 mod net_error;

@@ -108,6 +108,8 @@ pub struct Runtime {
     pub identity: ClientIdentity,
     pub retry: RetryPolicy,
     pub idle_timeout: Duration,
+    /// The most one streamed answer may send (`STREAM_MAX_BYTES`, docs/reliability.md).
+    pub max_stream_bytes: u64,
     pub traffic: SharedTrafficLog,
     pub credentials: Arc<dyn Credentials>,
     pub provider: ProviderId,
@@ -148,6 +150,7 @@ impl Runtime {
             identity,
             retry: RetryPolicy::from_config(config),
             idle_timeout: crate::http::idle_timeout(config),
+            max_stream_bytes: crate::limits::stream_max_bytes(config),
             traffic,
             credentials,
             provider,
@@ -264,9 +267,18 @@ impl Runtime {
             ));
         }
 
+        if crate::error_body::is_html(resp.headers()) {
+            // A proxy's sign-in page, a captive portal: not a stream (docs/reliability.md).
+            let body = read_bounded(resp, crate::error_body::MAX_ERROR_BODY, idle).await;
+            log.chunk(&body);
+            let err = crate::error_body::html_instead_of_stream(self.provider, &body);
+            log.end(Some(&err.to_string()));
+            return Err(Failure::Failed(err));
+        }
         let mut decoder = SseDecoder::new();
         let mut state = wire.stream(req);
         let mut body = resp.bytes_stream();
+        let mut received: u64 = 0;
         let outcome: Result<(), ProviderError> = loop {
             match tokio::time::timeout(idle, body.next()).await {
                 Err(_) => break Err(ProviderError::IdleTimeout { after: idle }),
@@ -278,8 +290,22 @@ impl Runtime {
                 }
                 Ok(Some(Ok(chunk))) => {
                     log.chunk(&chunk);
+                    if received == 0 && crate::error_body::looks_like_html(&chunk) {
+                        // An HTML page sent as something else: no event stream starts with `<`.
+                        break Err(crate::error_body::html_instead_of_stream(
+                            self.provider,
+                            &chunk,
+                        ));
+                    }
+                    received += chunk.len() as u64;
+                    if received > self.max_stream_bytes {
+                        break Err(too_large_stream(self.max_stream_bytes));
+                    }
                     if let Err(e) = decoder.feed(&chunk, |ev| state.on_event(ev, sink)) {
                         break Err(e);
+                    }
+                    if decoder.overflowed() {
+                        break Err(too_long_line(&decoder));
                     }
                     if state.finished() {
                         break Ok(());
@@ -371,7 +397,26 @@ impl Runtime {
             let status = resp.status().as_u16();
             log.head(status, resp.headers());
             let resp_headers = resp.headers().clone();
-            let answer = read_bounded(resp, MAX_REPLY_BODY, self.idle_timeout).await;
+            let answer = if (200..300).contains(&status) {
+                // A whole answer is needed: too long is an error, not a cut body.
+                match crate::limits::read_capped(resp, MAX_REPLY_BODY, self.idle_timeout).await {
+                    Ok(a) => a,
+                    Err(crate::limits::ReadError::TooLarge { cap }) => {
+                        let what = format!(
+                            "the answer to {method} {url} is larger than {}",
+                            crate::limits::human_bytes(cap as u64)
+                        );
+                        log.end(Some(&what));
+                        return Err(ProviderError::TooLarge { what });
+                    }
+                    Err(crate::limits::ReadError::Failed(message)) => {
+                        log.end(Some(&message));
+                        return Err(self.network_error(url, message));
+                    }
+                }
+            } else {
+                read_bounded(resp, MAX_REPLY_BODY, self.idle_timeout).await
+            };
             log.chunk(&answer);
             log.end(None);
             match status {
@@ -444,12 +489,33 @@ pub fn decode_chunks<'c, S: WireStream>(
     let mut decoder = SseDecoder::new();
     for chunk in chunks {
         decoder.feed(chunk, |ev| state.on_event(ev, sink))?;
+        if decoder.overflowed() {
+            return Err(too_long_line(&decoder));
+        }
         if state.finished() {
             break;
         }
     }
     decoder.finish(|ev| state.on_event(ev, sink))?;
     state.finish()
+}
+
+fn too_large_stream(max: u64) -> ProviderError {
+    ProviderError::TooLarge {
+        what: format!(
+            "more than {} streamed for one answer; STREAM_MAX_BYTES sets the limit",
+            crate::limits::human_bytes(max)
+        ),
+    }
+}
+
+fn too_long_line(decoder: &SseDecoder) -> ProviderError {
+    ProviderError::TooLarge {
+        what: format!(
+            "an event or line of the stream longer than {}",
+            crate::limits::human_bytes(decoder.max_line() as u64)
+        ),
+    }
 }
 
 /// A body read to its end or to `cap` bytes, whichever comes first; what could not be read

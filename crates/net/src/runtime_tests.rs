@@ -213,6 +213,7 @@ fn setup(policy: RetryPolicy, idle: Duration, traffic: SharedTrafficLog) -> Setu
             identity,
             retry: policy,
             idle_timeout: idle,
+            max_stream_bytes: crate::limits::DEFAULT_STREAM_MAX_BYTES,
             traffic,
             credentials: creds.clone(),
             provider: ProviderId::Openai,

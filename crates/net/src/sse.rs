@@ -9,6 +9,11 @@
 //!
 //! The decoder knows nothing about JSON or about which event ends a stream: the protocol layer
 //! receives `(event, data)` and decides whether the stream completed.
+//!
+//! Memory is bounded (docs/reliability.md): a line longer than the limit (16 MiB,
+//! [`crate::limits::MAX_SSE_LINE`]), or an event whose data lines add up to more, is not
+//! buffered: the decoder drops what it holds, ignores the rest of the input and reports it
+//! through [`SseDecoder::overflowed`], which the caller turns into an error.
 
 use std::borrow::Cow;
 
@@ -22,7 +27,7 @@ pub struct SseEvent<'a> {
     pub truncated: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SseDecoder {
     /// Bytes of a line whose terminator has not arrived yet.
     partial: Vec<u8>,
@@ -34,11 +39,56 @@ pub struct SseDecoder {
     /// Scratch for data that is not valid UTF-8 (replaced lossily, never an error).
     lossy: String,
     bytes_seen: u64,
+    /// The longest line, and the most data one event may gather.
+    max_line: usize,
+    /// A line or an event went past `max_line`: everything after it is ignored.
+    overflow: bool,
+}
+
+impl Default for SseDecoder {
+    fn default() -> Self {
+        SseDecoder::with_max_line(crate::limits::MAX_SSE_LINE)
+    }
 }
 
 impl SseDecoder {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A decoder whose lines (and events' data) may be at most `max_line` bytes long.
+    pub fn with_max_line(max_line: usize) -> Self {
+        SseDecoder {
+            partial: Vec::new(),
+            skip_lf: false,
+            event: Vec::new(),
+            data: Vec::new(),
+            has_data: false,
+            lossy: String::new(),
+            bytes_seen: 0,
+            max_line,
+            overflow: false,
+        }
+    }
+
+    /// Whether a line or an event's data went past the limit; the decoder then holds nothing
+    /// and ignores its input. The caller ends the stream with an error.
+    pub fn overflowed(&self) -> bool {
+        self.overflow
+    }
+
+    /// The limit this decoder enforces, in bytes.
+    pub fn max_line(&self) -> usize {
+        self.max_line
+    }
+
+    fn set_overflow(&mut self) {
+        self.overflow = true;
+        self.partial = Vec::new();
+        self.data = Vec::new();
+        self.event = Vec::new();
+        self.has_data = false;
+        self.skip_lf = false;
     }
 
     /// Total bytes fed so far.
@@ -55,6 +105,9 @@ impl SseDecoder {
         mut on_event: impl FnMut(SseEvent<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         self.bytes_seen += chunk.len() as u64;
+        if self.overflow {
+            return Ok(());
+        }
         let mut pos = 0;
         if self.skip_lf && !chunk.is_empty() {
             self.skip_lf = false;
@@ -64,10 +117,18 @@ impl SseDecoder {
         }
         while pos < chunk.len() {
             let Some(off) = memchr::memchr2(b'\n', b'\r', &chunk[pos..]) else {
+                if self.partial.len() + (chunk.len() - pos) > self.max_line {
+                    self.set_overflow();
+                    return Ok(());
+                }
                 self.partial.extend_from_slice(&chunk[pos..]);
                 break;
             };
             let end = pos + off;
+            if self.partial.len() + off > self.max_line {
+                self.set_overflow();
+                return Ok(());
+            }
             if self.partial.is_empty() {
                 self.line(&chunk[pos..end], &mut on_event)?;
             } else {
@@ -77,6 +138,9 @@ impl SseDecoder {
                 line.clear();
                 self.partial = line; // keep the allocation
                 r?;
+            }
+            if self.overflow {
+                return Ok(());
             }
             pos = end + 1;
             if chunk[end] == b'\r' {
@@ -97,6 +161,9 @@ impl SseDecoder {
         mut on_event: impl FnMut(SseEvent<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         self.skip_lf = false;
+        if self.overflow {
+            return Ok(());
+        }
         if !self.partial.is_empty() {
             let line = std::mem::take(&mut self.partial);
             self.line(&line, &mut on_event)?;
@@ -142,6 +209,10 @@ impl SseDecoder {
         };
         match field {
             b"data" => {
+                if self.data.len() + value.len() + 1 > self.max_line {
+                    self.set_overflow();
+                    return Ok(());
+                }
                 if self.has_data {
                     self.data.push(b'\n');
                 }
@@ -378,6 +449,53 @@ data: {\"type\":\"response.completed\"}\n\n";
             Err("stop")
         });
         assert_eq!(r, Err("stop"));
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn a_line_past_the_limit_is_dropped_not_buffered() {
+        // One line that never ends, fed in pieces: the decoder never holds more than the limit.
+        let mut d = SseDecoder::with_max_line(64);
+        let mut events = 0;
+        let mut count = |_: SseEvent<'_>| -> Result<(), ()> {
+            events += 1;
+            Ok(())
+        };
+        d.feed(b"data: ok\n\ndata: ", &mut count).unwrap();
+        for _ in 0..100 {
+            d.feed(&[b'x'; 10], &mut count).unwrap();
+            assert!(d.partial.len() <= 64);
+        }
+        assert!(d.overflowed());
+        d.feed(b"\n\ndata: late\n\n", &mut count).unwrap();
+        d.finish(&mut count).unwrap();
+        assert_eq!(events, 1, "nothing after the overflow is dispatched");
+
+        // A whole long line inside one chunk, and data lines that add up past the limit.
+        for input in [
+            format!("data: {}\n\n", "y".repeat(100)),
+            "data: 0123456789\n".repeat(10) + "\n",
+        ] {
+            let mut d = SseDecoder::with_max_line(64);
+            let mut n = 0;
+            d.feed(input.as_bytes(), |_| -> Result<(), ()> {
+                n += 1;
+                Ok(())
+            })
+            .unwrap();
+            assert!(d.overflowed(), "{input}");
+            assert_eq!(n, 0);
+        }
+        // At the limit exactly is fine.
+        let line = format!("data: {}\n\n", "z".repeat(58));
+        let mut d = SseDecoder::with_max_line(64);
+        let mut n = 0;
+        d.feed(line.as_bytes(), |_| -> Result<(), ()> {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert!(!d.overflowed());
         assert_eq!(n, 1);
     }
 

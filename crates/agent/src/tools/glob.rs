@@ -18,6 +18,7 @@ use globset::{GlobBuilder, GlobMatcher};
 use ignore::{WalkBuilder, WalkState};
 use serde_json::{Value, json};
 
+use super::bounded::WalkBudget;
 use super::{Tool, ToolContext, ToolKind, ToolOutput, str_arg};
 
 pub struct Glob;
@@ -81,9 +82,14 @@ impl Tool for Glob {
             ));
         }
         let cancel = ctx.cancel.clone();
-        super::blocking("the file search", move || {
-            find(&pattern, &root, &|| cancel.is_cancelled())
-        })
+        super::bounded::blocking_with_timeout(
+            "the file search",
+            super::bounded::READ_ONLY_TIMEOUT,
+            move || {
+                let budget = WalkBudget::standard();
+                find(&pattern, &root, &|| cancel.is_cancelled(), &budget)
+            },
+        )
         .await
     }
 }
@@ -147,7 +153,13 @@ pub(super) fn walk_threads() -> usize {
         .min(12)
 }
 
-fn find(pattern: &str, root: &Path, cancelled: &(dyn Fn() -> bool + Sync)) -> ToolOutput {
+/// The search, within `budget`: past it the walk stops and the result says it is partial.
+fn find(
+    pattern: &str,
+    root: &Path,
+    cancelled: &(dyn Fn() -> bool + Sync),
+    budget: &WalkBudget,
+) -> ToolOutput {
     // Absolute patterns search from `/` and show absolute paths.
     let (root, pat, shown_root): (PathBuf, &str, &str) = match pattern.strip_prefix('/') {
         Some(rest) => (PathBuf::from("/"), rest, "/"),
@@ -184,10 +196,15 @@ fn find(pattern: &str, root: &Path, cancelled: &(dyn Fn() -> bool + Sync)) -> To
         (s, p) => format!("{s}{p}/"),
     };
     let none = || {
-        ToolOutput::ok(format!(
+        let mut text = format!(
             "No files match `{pattern}` under {} (files ignored by .gitignore/.ignore and hidden files are skipped).",
             root.display()
-        ))
+        );
+        if budget.stopped() {
+            text.push('\n');
+            text.push_str(&budget.note("the file search"));
+        }
+        ToolOutput::ok(text)
     };
     if !base.is_dir() {
         return none();
@@ -205,7 +222,7 @@ fn find(pattern: &str, root: &Path, cancelled: &(dyn Fn() -> bool + Sync)) -> To
     walk.build_parallel().run(|| {
         let (base, filter, found, shown_base) = (&base, &filter, &found, &shown_base);
         Box::new(move |entry| {
-            if cancelled() {
+            if cancelled() || budget.spent() {
                 return WalkState::Quit;
             }
             let Ok(entry) = entry else {
@@ -256,6 +273,10 @@ fn find(pattern: &str, root: &Path, cancelled: &(dyn Fn() -> bool + Sync)) -> To
     } else {
         text.pop();
     }
+    if budget.stopped() {
+        text.push('\n');
+        text.push_str(&budget.note("the file search"));
+    }
     ToolOutput::ok(text)
 }
 
@@ -285,6 +306,23 @@ mod tests {
             .unwrap()
             .set_modified(when)
             .unwrap();
+    }
+
+    #[test]
+    fn a_walk_past_its_budget_stops_and_says_its_result_is_partial() {
+        let dir = tree();
+        let small = WalkBudget::new(Duration::from_secs(3600), 2);
+        let out = find("**/*.rs", dir.path(), &|| false, &small);
+        assert!(
+            out.text.ends_with(
+                "[the file search stopped early: it may visit at most 2 entries in 30 s, so the result above is partial; narrow the path or pattern]"
+            ),
+            "{}",
+            out.text
+        );
+        let out = find("**/*.rs", dir.path(), &|| false, &WalkBudget::standard());
+        assert!(!out.text.contains("stopped early"), "{}", out.text);
+        assert!(out.text.contains("src/main.rs"));
     }
 
     /// A small tree: a git repository ignoring `target/` and `*.log`.

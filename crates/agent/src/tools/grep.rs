@@ -21,6 +21,7 @@ use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkMatch}
 use ignore::{WalkBuilder, WalkState};
 use serde_json::{Value, json};
 
+use super::bounded::WalkBudget;
 use super::glob::{PathFilter, walk_threads};
 use super::{Tool, ToolContext, ToolKind, ToolOutput, str_arg};
 
@@ -69,9 +70,14 @@ impl Tool for Grep {
             Err(e) => return e,
         };
         let cancel = ctx.cancel.clone();
-        super::blocking("the search", move || {
-            search(&request, &|| cancel.is_cancelled())
-        })
+        super::bounded::blocking_with_timeout(
+            "the search",
+            super::bounded::READ_ONLY_TIMEOUT,
+            move || {
+                let budget = WalkBudget::standard();
+                search(&request, &|| cancel.is_cancelled(), &budget)
+            },
+        )
         .await
     }
 }
@@ -291,8 +297,13 @@ fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
-/// Run the search (blocking: call it off the async runtime). `cancelled` is polled per file.
-fn search(req: &Request, cancelled: &(dyn Fn() -> bool + Sync)) -> ToolOutput {
+/// A line longer than this makes its file unsearchable (the searcher holds one line whole).
+const MAX_SEARCH_LINE: usize = 16 * 1024 * 1024;
+
+/// Run the search (blocking: call it off the async runtime). `cancelled` is polled per file;
+/// past `budget` the walk stops and the result says it is partial. Each file is opened
+/// without blocking (a `/proc/kmsg` that would wait is skipped, docs/reliability.md).
+fn search(req: &Request, cancelled: &(dyn Fn() -> bool + Sync), budget: &WalkBudget) -> ToolOutput {
     let matcher = match RegexMatcherBuilder::new()
         .case_insensitive(req.case_insensitive)
         .line_terminator(Some(b'\n'))
@@ -328,10 +339,11 @@ fn search(req: &Request, cancelled: &(dyn Fn() -> bool + Sync)) -> ToolOutput {
         let mut searcher = SearcherBuilder::new()
             .line_number(true)
             .binary_detection(BinaryDetection::quit(b'\x00'))
+            .heap_limit(Some(MAX_SEARCH_LINE))
             .build();
         let mut buf = Vec::with_capacity(4096);
         Box::new(move |entry| {
-            if cancelled() {
+            if cancelled() || budget.spent() {
                 return WalkState::Quit;
             }
             let Ok(entry) = entry else {
@@ -365,7 +377,10 @@ fn search(req: &Request, cancelled: &(dyn Fn() -> bool + Sync)) -> ToolOutput {
                 count: 0,
                 binary: false,
             };
-            if searcher.search_path(&matcher, path, &mut sink).is_err()
+            let Ok((file, _)) = super::bounded::open_regular(path) else {
+                return WalkState::Continue;
+            };
+            if searcher.search_file(&matcher, &file, &mut sink).is_err()
                 || sink.binary
                 || sink.count == 0
             {
@@ -390,15 +405,21 @@ fn search(req: &Request, cancelled: &(dyn Fn() -> bool + Sync)) -> ToolOutput {
     }
     let collected = collected.into_inner().unwrap_or_else(|p| p.into_inner());
     let (total_lines, total_files) = (total_lines.into_inner(), total_files.into_inner());
-    if total_lines == 0 {
-        return ToolOutput::ok(format!(
+    let mut out = if total_lines == 0 {
+        ToolOutput::ok(format!(
             "No matches for `{}` in {} ({} files searched; files ignored by .gitignore/.ignore, hidden files and binary files are skipped).",
             req.pattern,
             req.shown_root,
             searched.into_inner()
-        ));
+        ))
+    } else {
+        render(collected, total_lines, total_files)
+    };
+    if budget.stopped() {
+        out.text.push('\n');
+        out.text.push_str(&budget.note("the search"));
     }
-    render(collected, total_lines, total_files)
+    out
 }
 
 fn render(collected: Collected, total_lines: u64, total_files: u64) -> ToolOutput {

@@ -222,3 +222,52 @@ fn collected_keeps_the_smallest_paths() {
     assert_eq!(kept, ["f0", "f1", "f2"]);
     assert!(PathKey(b"a/x".to_vec()) < PathKey(b"a-b/x".to_vec()));
 }
+
+#[test]
+fn a_search_past_its_budget_stops_and_says_its_result_is_partial() {
+    let dir = tree();
+    let ctx = ToolContext {
+        cwd: dir.path().to_path_buf(),
+        project_root: dir.path().to_path_buf(),
+        extra_roots: Vec::new(),
+        cancel: CancellationToken::new(),
+    };
+    let req =
+        Request::parse(&json!({"pattern": "hello"}), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
+    let small = WalkBudget::new(std::time::Duration::from_secs(3600), 2);
+    let out = search(&req, &|| false, &small);
+    assert!(
+        out.text.ends_with(
+            "[the search stopped early: it may visit at most 2 entries in 30 s, so the result above is partial; narrow the path or pattern]"
+        ),
+        "{}",
+        out.text
+    );
+    let ample = WalkBudget::standard();
+    let out = search(&req, &|| false, &ample);
+    assert!(!out.text.contains("stopped early"), "{}", out.text);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn fifos_and_devices_in_the_tree_are_skipped_not_waited_on() {
+    let dir = tree();
+    nix::unistd::mkfifo(
+        &dir.path().join("src/pipe"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    let out = grep(
+        dir.path(),
+        json!({"pattern": "hello", "case_insensitive": true}),
+    )
+    .await;
+    assert!(!out.is_error, "{}", out.text);
+    assert_eq!(
+        out.text,
+        "src/a.rs:2:    println!(\"Hello\");\nsrc/b.txt:1:hello world\nsrc/b.txt:2:HELLO"
+    );
+    // The FIFO itself as the path.
+    let out = grep(dir.path(), json!({"pattern": "x", "path": "src/pipe"})).await;
+    assert!(out.text.starts_with("No matches"), "{}", out.text);
+}

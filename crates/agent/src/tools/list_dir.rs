@@ -16,6 +16,8 @@ use super::{Tool, ToolContext, ToolKind, ToolOutput, str_arg};
 pub struct ListDir;
 
 const MAX_ENTRIES: usize = 1000;
+/// Entries read from the folder at most.
+const MAX_READ: usize = 100_000;
 
 const DESCRIPTION: &str = "List the entries of one directory (not recursive): subdirectories first, marked with a trailing `/`, then files with their sizes, each sorted by name; symbolic links show their target. \
 Hidden and git-ignored entries are shown too. At most 1000 entries (the total is stated). \
@@ -49,7 +51,12 @@ impl Tool for ListDir {
         };
         let arg = if arg.is_empty() { "." } else { arg };
         let (dir, shown) = (ctx.resolve(arg), arg.to_string());
-        super::blocking("listing the directory", move || list(&dir, &shown)).await
+        super::bounded::blocking_with_timeout(
+            "listing the directory",
+            super::bounded::READ_ONLY_TIMEOUT,
+            move || list(&dir, &shown),
+        )
+        .await
     }
 }
 
@@ -79,17 +86,31 @@ fn list(dir: &Path, shown: &str) -> ToolOutput {
             return ToolOutput::error(msg);
         }
     };
-    let mut entries: Vec<Entry> = read.filter_map(Result::ok).map(|e| describe(&e)).collect();
+    // A folder of millions of entries is not read whole (docs/reliability.md).
+    let mut entries: Vec<Entry> = read
+        .filter_map(Result::ok)
+        .take(MAX_READ + 1)
+        .map(|e| describe(&e))
+        .collect();
+    let more = entries.len() > MAX_READ;
+    entries.truncate(MAX_READ);
     entries.sort_unstable_by(|a, b| b.is_dir.cmp(&a.is_dir).then_with(|| a.name.cmp(&b.name)));
     if entries.is_empty() {
         return ToolOutput::ok(format!("{shown} is empty."));
     }
     let dirs = entries.iter().filter(|e| e.is_dir).count();
-    let mut text = format!(
-        "{shown}: {} entries ({dirs} directories, {} other)\n",
-        entries.len(),
-        entries.len() - dirs
-    );
+    let mut text = if more {
+        format!(
+            "{shown}: more than {MAX_READ} entries; only the first {MAX_READ} read were sorted ({dirs} directories, {} other)\n",
+            entries.len() - dirs
+        )
+    } else {
+        format!(
+            "{shown}: {} entries ({dirs} directories, {} other)\n",
+            entries.len(),
+            entries.len() - dirs
+        )
+    };
     for e in entries.iter().take(MAX_ENTRIES) {
         text.push_str(&e.name);
         if e.is_dir {

@@ -14,6 +14,7 @@ use sxnet::model::{Image, ToolSpec};
 use tokio_util::sync::CancellationToken;
 
 mod bash;
+pub(crate) mod bounded;
 mod edit_file;
 mod edit_lines;
 mod glob;

@@ -4,7 +4,6 @@
 //! breaks LF, CRLF or CR shown without their `\r`). Bigger files need `offset`/`limit` and are
 //! then streamed line by line (UTF-8 only), so a multi-gigabyte log can still be paged through.
 
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
@@ -72,7 +71,12 @@ impl Tool for ReadFile {
     }
     async fn run(&self, input: Value, ctx: &ToolContext) -> ToolOutput {
         let ctx = ctx.clone();
-        super::blocking("read_file", move || read(&input, &ctx)).await
+        super::bounded::blocking_with_timeout(
+            "read_file",
+            super::bounded::READ_ONLY_TIMEOUT,
+            move || read(&input, &ctx),
+        )
+        .await
     }
 }
 
@@ -110,8 +114,9 @@ fn try_read(input: &Value, ctx: &ToolContext) -> Result<ToolOutput, ToolOutput> 
         }
         return read_streaming(&path, shown, size, window);
     }
-    let file =
-        text::load(&path, u64::MAX).map_err(|e| ToolOutput::error(e.message(shown, &path)))?;
+    // The size said it fits; the read is capped anyway (a `/proc` file says 0, a log grows).
+    let file = text::load(&path, MAX_READ_BYTES)
+        .map_err(|e| ToolOutput::error(e.message(shown, &path)))?;
     let body = file.text();
     let total = text::line_count(body);
     if total == 0 {
@@ -166,8 +171,27 @@ impl Page {
         true
     }
 
-    fn finish(mut self, first: usize, total: usize, hint: Option<String>) -> String {
+    fn finish(self, first: usize, total: usize, hint: Option<String>) -> String {
+        self.finish_counted(first, total, true, hint)
+    }
+
+    /// `exact`: `total` is every line of the file, not only those counted before the count
+    /// stopped (a huge file).
+    fn finish_counted(
+        mut self,
+        first: usize,
+        total: usize,
+        exact: bool,
+        hint: Option<String>,
+    ) -> String {
         let (first, last) = (first, self.last);
+        if !exact {
+            self.out.push_str(&format!(
+                "(lines {first}-{last} of more than {total}: the file is too big to count them all; pass offset={} to read more)\n",
+                last + 1
+            ));
+            return self.out;
+        }
         if first > 1 || last < total {
             let cap = if self.capped {
                 "; output capped at about 100 KB"
@@ -254,7 +278,9 @@ fn read_streaming(
     let io_err = |e: std::io::Error| ToolOutput::error(ReadError::Io(e).message(shown, path));
     let binary =
         |why: Undecodable| ToolOutput::error(ReadError::Binary { size, why }.message(shown, path));
-    let mut reader = BufReader::with_capacity(256 * 1024, File::open(path).map_err(io_err)?);
+    let (file, _) = super::bounded::open_regular(path)
+        .map_err(|e| ToolOutput::error(ReadError::from(e).message(shown, path)))?;
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
     let head = reader.fill_buf().map_err(io_err)?;
     if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
         return Err(ToolOutput::error(format!(
@@ -277,7 +303,7 @@ fn read_streaming(
     let stop = window.first.saturating_add(window.limit);
     while line_no + 1 < stop {
         buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(io_err)?;
+        let n = read_line_capped(&mut reader, &mut buf).map_err(io_err)?;
         if n == 0 {
             break;
         }
@@ -303,24 +329,96 @@ fn read_streaming(
             break;
         }
     }
-    // Count the rest of the lines.
+    // Count the rest of the lines, up to a bound (a file of many gigabytes is not read to its
+    // end for a count).
     let mut total = line_no;
     let mut tail_open = false;
+    let mut scanned: u64 = 0;
+    let mut exact = true;
     loop {
-        let chunk = reader.fill_buf().map_err(io_err)?;
+        let chunk = match reader.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(io_err(e)),
+        };
         if chunk.is_empty() {
+            break;
+        }
+        if scanned >= MAX_COUNT_BYTES {
+            exact = false;
             break;
         }
         total += memchr::memchr_iter(b'\n', chunk).count();
         tail_open = chunk.last() != Some(&b'\n');
         let n = chunk.len();
+        scanned += n as u64;
         reader.consume(n);
     }
-    total += usize::from(tail_open);
+    if exact {
+        total += usize::from(tail_open);
+    }
     if page.last == 0 {
         return Err(past_end(shown, window.first, total));
     }
-    Ok(ToolOutput::ok(page.finish(window.first, total, None)))
+    Ok(ToolOutput::ok(page.finish_counted(
+        window.first,
+        total,
+        exact,
+        None,
+    )))
+}
+
+/// Lines are read at most this far (the rest of a longer line is skipped; the page shows
+/// 2000 characters of it anyway).
+const MAX_LINE_BYTES: usize = MAX_LINE_CHARS * 4 + 4;
+
+/// The most of a big file read past the window just to count its lines.
+const MAX_COUNT_BYTES: u64 = 1 << 30;
+
+/// One line into `buf` (with its `\n`), keeping at most [`MAX_LINE_BYTES`] of it (cut at a
+/// character boundary) and skipping the rest; returns the bytes consumed (0 at the end). A
+/// read that would block ends the file.
+fn read_line_capped(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut consumed = 0;
+    let mut cut = false;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let room = MAX_LINE_BYTES.saturating_sub(buf.len());
+        if take <= room {
+            buf.extend_from_slice(&chunk[..take]);
+        } else {
+            buf.extend_from_slice(&chunk[..room]);
+            cut = true;
+        }
+        reader.consume(take);
+        consumed += take;
+        if done {
+            break;
+        }
+    }
+    if cut {
+        // Back to a character boundary, so the kept part is still UTF-8.
+        let mut end = buf.len();
+        while end > 0 && (buf[end - 1] & 0xC0) == 0x80 {
+            end -= 1;
+        }
+        if end > 0 && buf[end - 1] >= 0xC0 {
+            end -= 1;
+        }
+        buf.truncate(end);
+    }
+    Ok(consumed)
 }
 
 #[cfg(test)]

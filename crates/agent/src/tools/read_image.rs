@@ -39,12 +39,19 @@ impl Tool for ReadImage {
             Err(e) => return e,
         };
         let path = ctx.resolve(&arg);
-        let loaded = match tokio::task::spawn_blocking(move || vision::load(&path)).await {
-            Ok(Ok(l)) => l,
-            Ok(Err(why)) => {
+        let load = tokio::task::spawn_blocking(move || vision::load(&path));
+        let loaded = match tokio::time::timeout(super::bounded::READ_ONLY_TIMEOUT, load).await {
+            Ok(Ok(Ok(l))) => l,
+            Ok(Ok(Err(why))) => {
                 return ToolOutput::error(format!("{why}; pass a PNG, JPEG, WebP or GIF file"));
             }
-            Err(e) => return ToolOutput::error(format!("loading the image failed: {e}")),
+            Ok(Err(e)) => return ToolOutput::error(format!("loading the image failed: {e}")),
+            Err(_) => {
+                return ToolOutput::error(format!(
+                    "loading {arg} did not finish within {} s and was abandoned; pass a PNG, JPEG, WebP or GIF file",
+                    super::bounded::READ_ONLY_TIMEOUT.as_secs()
+                ));
+            }
         };
         let kind = loaded.image.media_type.clone();
         let mut text = format!("image {arg} ({}x{}, {kind})", loaded.width, loaded.height);

@@ -111,6 +111,18 @@ pub fn similar_names(path: &Path) -> Vec<String> {
         .collect()
 }
 
+impl From<crate::tools::bounded::OpenError> for ReadError {
+    fn from(e: crate::tools::bounded::OpenError) -> Self {
+        use crate::tools::bounded::OpenError;
+        match e {
+            OpenError::NotFound => ReadError::NotFound,
+            OpenError::IsDirectory => ReadError::IsDirectory,
+            OpenError::NotAFile => ReadError::NotAFile,
+            OpenError::Io(e) => ReadError::Io(e),
+        }
+    }
+}
+
 /// Check that `path` is a regular file no bigger than `max`; returns its size.
 pub fn check_file(path: &Path, max: u64) -> Result<u64, ReadError> {
     let meta = fs::metadata(path).map_err(|e| match e.kind() {
@@ -132,10 +144,23 @@ pub fn check_file(path: &Path, max: u64) -> Result<u64, ReadError> {
     Ok(meta.len())
 }
 
-/// Load a text file whole.
+/// Load a text file whole: a regular file, opened without blocking, read to at most `max`
+/// bytes whatever size it claims (`/proc` files claim 0; a log grows while it is read).
 pub fn load(path: &Path, max: u64) -> Result<TextFile, ReadError> {
-    check_file(path, max)?;
-    let bytes = fs::read(path).map_err(ReadError::Io)?;
+    let (mut file, meta) = crate::tools::bounded::open_regular(path)?;
+    if meta.len() > max {
+        return Err(ReadError::TooLarge {
+            size: meta.len(),
+            max,
+        });
+    }
+    let bytes = crate::tools::bounded::read_capped(&mut file, max).map_err(ReadError::Io)?;
+    if bytes.len() as u64 > max {
+        return Err(ReadError::TooLarge {
+            size: bytes.len() as u64,
+            max,
+        });
+    }
     TextFile::decode(&bytes).map_err(|why| ReadError::Binary {
         size: bytes.len() as u64,
         why,

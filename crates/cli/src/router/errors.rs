@@ -106,6 +106,7 @@ impl ApiError {
             | ProviderError::Failed { .. }
             | ProviderError::Protocol { .. }
             | ProviderError::Cli { .. }
+            | ProviderError::TooLarge { .. }
             | ProviderError::Cancelled => (status(500), "api_error", format!("{who}: {msg}")),
         };
         let retry_after = match e {

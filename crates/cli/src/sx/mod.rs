@@ -144,7 +144,12 @@ fn run(args: Args) -> Result<u8, Failure> {
         ));
     }
 
-    crate::runtime()?.block_on(one_shot(&config, &args, prompt, answers))
+    let rt = crate::runtime()?;
+    let code = rt.block_on(one_shot(&config, &args, prompt, answers));
+    // A read a tool gave up on (stuck in the kernel, docs/reliability.md) must not hold the
+    // exit: the runtime does not wait for it.
+    rt.shutdown_background();
+    code
 }
 
 /// `sx` on a terminal with no prompt: the interactive UI (docs/ui.md).
@@ -180,7 +185,10 @@ fn interactive(config: Config, args: &Args, flags: Vec<(String, String)>) -> Res
         .enable_all()
         .build()
         .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
-    match rt.block_on(sx_tui::run(launch)) {
+    let ended = rt.block_on(sx_tui::run(launch));
+    // As in one-shot runs: an abandoned read does not hold the exit.
+    rt.shutdown_background();
+    match ended {
         sx_tui::Ended::Left => Ok(0),
         sx_tui::Ended::Failed(code, message) => {
             Err(Failure::new(crate::exit_from_code(code), message))

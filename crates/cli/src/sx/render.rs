@@ -5,7 +5,7 @@
 //! pipe) the renderer cancels the run and renders nothing more; `sx` then exits 0 without an
 //! error line, as ripgrep does (docs/agent.md). Writes to stderr never fail the run.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 
 use serde_json::{Value, json};
 use sx_agent::{AgentEvent, StopReason};
@@ -13,7 +13,8 @@ use sxnet::model::Usage;
 use tokio_util::sync::CancellationToken;
 
 use super::args::OutputFormat;
-use crate::stderr_line;
+use crate::terminal::{stderr_is_terminal, stdout_is_terminal, strip_controls};
+use crate::{stderr_line, stderr_styled_line};
 
 pub struct Renderer {
     format: OutputFormat,
@@ -55,7 +56,7 @@ impl Renderer {
     pub fn new(format: OutputFormat, cancel: CancellationToken) -> Self {
         Renderer {
             format,
-            dim: std::io::stderr().is_terminal(),
+            dim: stderr_is_terminal(),
             last: Last::Nothing,
             open_line: false,
             warned_limits: false,
@@ -129,14 +130,20 @@ impl Renderer {
                 if self.last == Last::Thinking {
                     self.end_thinking();
                 }
-                self.stdout(|out| out.write_all(t.as_bytes()));
+                // On a terminal a model's control bytes are removed (docs/reliability.md).
+                let shown = if stdout_is_terminal() {
+                    strip_controls(t)
+                } else {
+                    t.into()
+                };
+                self.stdout(|out| out.write_all(shown.as_bytes()));
                 self.open_line = !t.ends_with('\n');
                 self.last = Last::Text;
             }
             AgentEvent::ThinkingDelta(t) => {
                 let mut err = std::io::stderr().lock();
                 if self.dim {
-                    let _ = write!(err, "\x1b[2m{t}\x1b[0m");
+                    let _ = write!(err, "\x1b[2m{}\x1b[0m", strip_controls(t));
                 } else {
                     let _ = err.write_all(t.as_bytes());
                 }
@@ -145,15 +152,17 @@ impl Renderer {
             }
             AgentEvent::ToolCall { name, input, .. } => {
                 self.end_thinking();
-                stderr_line(format_args!(
-                    "{}",
-                    self.dimmed(&format!("● {name} {}", summarize(input)))
-                ));
+                self.dimmed_line(&format!("● {name} {}", summarize(input)));
             }
             AgentEvent::Diff(d) => {
                 self.end_thinking();
                 let mut err = std::io::stderr().lock();
                 for line in d.lines() {
+                    let line = if self.dim {
+                        strip_controls(line)
+                    } else {
+                        line.into()
+                    };
                     let _ = match (self.dim, line.as_bytes().first()) {
                         (true, Some(b'+')) if !line.starts_with("+++") => {
                             writeln!(err, "\x1b[32m{line}\x1b[0m")
@@ -173,21 +182,15 @@ impl Renderer {
             } => {
                 let command = !self.file_tools.contains(&name);
                 for line in super::activity::result_lines(output, is_error, command, self.width) {
-                    stderr_line(format_args!("{}", self.dimmed(&line)));
+                    self.dimmed_line(&line);
                 }
             }
             AgentEvent::FunctionCall {
                 name, arguments, ..
             } => {
                 self.end_thinking();
-                stderr_line(format_args!(
-                    "{}",
-                    self.dimmed(&format!("● {name} {}", summarize(arguments)))
-                ));
-                stderr_line(format_args!(
-                    "{}",
-                    self.dimmed("  ⎿ returned to the caller")
-                ));
+                self.dimmed_line(&format!("● {name} {}", summarize(arguments)));
+                self.dimmed_line("  ⎿ returned to the caller");
             }
             AgentEvent::Retry {
                 attempt,
@@ -268,11 +271,14 @@ impl Renderer {
         }
     }
 
-    fn dimmed(&self, s: &str) -> String {
+    /// One line of the activity log on stderr, dimmed on a terminal (where its text, which
+    /// quotes the model and tools, loses its control characters first).
+    fn dimmed_line(&self, s: &str) {
+        let s = crate::terminal::stderr_text(s);
         if self.dim {
-            format!("\x1b[2m{s}\x1b[0m")
+            stderr_styled_line(&format!("\x1b[2m{s}\x1b[0m"));
         } else {
-            s.to_string()
+            stderr_styled_line(&s);
         }
     }
 
@@ -285,6 +291,7 @@ impl Renderer {
                     .push(json!({"id": id, "name": name, "input": input}));
             }
             AgentEvent::Error { message, retryable } => {
+                let message = sx_config::secrets::mask(message);
                 self.error = Some(json!({"message": message, "retryable": retryable}));
             }
             AgentEvent::Done { stop_reason, text } => {
@@ -364,9 +371,11 @@ pub fn event_json(ev: &AgentEvent<'_>) -> Option<Value> {
             delay,
             reason,
         } => {
+            let reason = sx_config::secrets::mask(reason);
             json!({"type": "retry", "attempt": attempt, "delay_ms": delay.as_millis() as u64, "reason": reason})
         }
         AgentEvent::Error { message, retryable } => {
+            let message = sx_config::secrets::mask(message);
             json!({"type": "error", "message": message, "retryable": retryable})
         }
         AgentEvent::Done { stop_reason, text } => {

@@ -11,8 +11,9 @@ use sx_testkit::auth::AuthJson;
 use sx_testkit::{CODEX_RESPONSES_PATH, Chunk, MockResponse, anthropic, gemini, responses, sse};
 
 use super::common::{Env, error_line, json_lines, stderr_of};
-use super::scenario::{Wire, png};
+use super::scenario::{Answers, png};
 use super::service::{Resp, Server, read_until};
+use super::wires::Wire;
 
 pub(super) const BIN: &str = "scorpiox-router";
 pub(super) const ROUTES: &str = "gpt-*=codex,gemini-*=gemini,*=anthropic";
@@ -130,15 +131,6 @@ impl Wire {
             Up::Codex => responses::MODEL,
             Up::Gemini => gemini::MODEL,
             Up::Anthropic => anthropic::MODEL,
-            Up::Openai => unreachable!("not an upstream of these tests"),
-        }
-    }
-
-    pub(super) fn answer(self, text: &str) -> MockResponse {
-        match self {
-            Up::Codex => MockResponse::sse(sse::encode(&responses::text_turn(text))),
-            Up::Gemini => MockResponse::sse(gemini::encode(&gemini::text_turn(text))),
-            Up::Anthropic => MockResponse::sse(sse::encode(&anthropic::text_turn(text))),
             Up::Openai => unreachable!("not an upstream of these tests"),
         }
     }

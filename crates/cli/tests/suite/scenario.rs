@@ -8,69 +8,23 @@ use std::path::Path;
 use base64::Engine;
 use serde_json::{Value, json};
 use sx_testkit::auth::AuthJson;
-use sx_testkit::{CODEX_RESPONSES_PATH, MockResponse, anthropic, gemini, openai, responses, sse};
+use sx_testkit::{MockResponse, anthropic, gemini, openai, responses, sse};
 
 use super::common::{Env, json_lines, stderr_of};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Wire {
-    Codex,
-    Anthropic,
-    Gemini,
-    Openai,
-}
+use super::wires::Wire;
 
 const NOTES: &str = "the secret word is pelican";
 const THINKING: &str = "I should read the notes first.";
 
-impl Wire {
-    pub(super) fn path(self) -> String {
-        match self {
-            Wire::Codex => CODEX_RESPONSES_PATH.to_string(),
-            Wire::Anthropic => anthropic::MESSAGES_PATH.to_string(),
-            Wire::Gemini => gemini::stream_path(gemini::MODEL),
-            Wire::Openai => openai::CHAT_PATH.to_string(),
-        }
-    }
+/// The scenario's answers on each wire.
+pub(super) trait Answers {
+    fn first_answer(self) -> MockResponse;
+    fn second_answer(self) -> MockResponse;
+}
 
-    fn args(self, env: &Env) -> Vec<String> {
-        let url = env.server.url();
-        let e = |k: &str, v: &str| vec!["-e".to_string(), format!("{k}={v}")];
-        let mut a: Vec<String> = Vec::new();
-        match self {
-            Wire::Codex => a.extend(env.sx_args()),
-            Wire::Anthropic => {
-                a.extend(["--provider".into(), "anthropic".into()]);
-                a.extend(e("ANTHROPIC_BASE_URL", &url));
-                a.extend(e("ANTHROPIC_API_KEY", "sk-ant-test"));
-            }
-            Wire::Gemini => {
-                a.extend([
-                    "--provider".into(),
-                    "gemini".into(),
-                    "-m".into(),
-                    gemini::MODEL.into(),
-                ]);
-                a.extend(e("GEMINI_BASE_URL", &url));
-                a.extend(e("GEMINI_API_KEY", "gm-test"));
-                a.extend(e("GEMINI_CACHE", "0"));
-            }
-            Wire::Openai => {
-                a.extend([
-                    "--provider".into(),
-                    "openai".into(),
-                    "-m".into(),
-                    "local-model".into(),
-                ]);
-                a.extend(e("OPENAI_BASE_URL", &url));
-            }
-        }
-        a.extend(e("RETRY_BASE_DELAY_MS", "5"));
-        a
-    }
-
+impl Answers for Wire {
     /// Thinking, then a `read_file` call.
-    pub(super) fn first_answer(self) -> MockResponse {
+    fn first_answer(self) -> MockResponse {
         let args = r#"{"path":"notes.txt"}"#;
         match self {
             Wire::Codex => {
@@ -114,7 +68,7 @@ impl Wire {
     }
 
     /// A call of the user function `deploy`.
-    pub(super) fn second_answer(self) -> MockResponse {
+    fn second_answer(self) -> MockResponse {
         let args = r#"{"target":"prod"}"#;
         match self {
             Wire::Codex => MockResponse::sse(sse::encode(&responses::function_call_turn(

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
-use sx_config::atomic::{AtomicWrite, Mode, Parent};
+use sx_config::atomic::{AtomicWrite, Mode, Parent, Symlinks};
 
 use super::jwt::{Claims, decode_claims};
 use super::{AuthError, CodexToken, RefreshFailure};
@@ -57,6 +57,11 @@ pub struct AuthFile {
 
 impl AuthFile {
     pub fn load(path: &Path) -> Result<AuthFile, AuthError> {
+        // A writer killed mid-write left its temporary copy of the tokens beside the file
+        // (docs/reliability.md): gone before anything else reads the folder.
+        sx_config::atomic::remove_stale_temps(
+            &fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()),
+        );
         let bytes = match fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -110,6 +115,12 @@ impl AuthFile {
         };
         let access_token = field("access_token")?;
         let refresh_token = field("refresh_token")?;
+        // Masked in every error message from now on (docs/reliability.md).
+        sx_config::secrets::register(&access_token);
+        sx_config::secrets::register(&refresh_token);
+        if let Some(Value::String(id)) = tokens.get("id_token") {
+            sx_config::secrets::register(id);
+        }
         let access_claims = decode_claims(&access_token).map_err(|detail| AuthError::BadJwt {
             path: path.to_owned(),
             which: "access token",
@@ -256,10 +267,15 @@ fn rfc3339_micros(t: SystemTime) -> String {
 }
 
 /// How credential files are written (see [`sx_config::atomic`]): mode 0600, a missing parent
-/// directory created 0700, fsync of the file and of the directory after the rename.
+/// directory created 0700, fsync of the file and of the directory after the rename. A
+/// symlinked `auth.json` is written through: its target gets the new tokens (the link stays),
+/// never a regular file in the link's place while the target keeps a used-up refresh token.
+/// Temporary files left by a killed writer (full tokens) are removed first.
 const CREDENTIALS_WRITE: AtomicWrite = AtomicWrite::new()
     .mode(Mode::Set(0o600))
-    .parent(Parent::CreateWithMode(0o700));
+    .parent(Parent::CreateWithMode(0o700))
+    .symlinks(Symlinks::Follow)
+    .clean_stale_temps(true);
 
 /// Write `bytes` to `path` atomically with mode 0600, creating the parent directory (0700).
 pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), AuthError> {

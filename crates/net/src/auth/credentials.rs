@@ -21,6 +21,8 @@ pub struct Credential {
 impl Credential {
     /// Headers whose values are marked sensitive (reqwest keeps them out of `Debug`).
     fn new(secret: &str, headers: &[(&'static str, &str)]) -> Result<Credential, AuthError> {
+        // Masked in every error message from now on (docs/reliability.md).
+        sx_config::secrets::register(secret);
         let mut out = Vec::with_capacity(headers.len());
         for (name, value) in headers {
             let mut v = HeaderValue::from_str(value).map_err(|_| AuthError::NotConfigured {

@@ -380,7 +380,12 @@ impl OAuthClient {
             .await
             .map_err(net)?;
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(net)?;
+        let body = crate::limits::read_capped(resp, crate::limits::MAX_AUTH_REPLY, HTTP_TIMEOUT)
+            .await
+            .map_err(|e| OAuthError::Network {
+                url: url.clone(),
+                message: e.to_string(),
+            })?;
         Ok(Reply { url, status, body })
     }
 
@@ -400,7 +405,15 @@ impl OAuthClient {
         ]);
         let reply = self.post("/oauth/token", FORM, body).await?;
         if reply.ok() {
-            return reply.json();
+            let tokens: Tokens = reply.json()?;
+            for t in [
+                &tokens.id_token,
+                &tokens.access_token,
+                &tokens.refresh_token,
+            ] {
+                sx_config::secrets::register(t);
+            }
+            return Ok(tokens);
         }
         let message = ErrorBody::parse(&reply.body).message;
         Err(
@@ -440,10 +453,12 @@ impl OAuthClient {
             return None;
         }
         let v: Value = serde_json::from_slice(&reply.body).ok()?;
-        v.get("access_token")
+        let key = v
+            .get("access_token")
             .and_then(Value::as_str)
-            .filter(|k| !k.is_empty())
-            .map(str::to_owned)
+            .filter(|k| !k.is_empty())?;
+        sx_config::secrets::register(key);
+        Some(key.to_owned())
     }
 }
 

@@ -78,12 +78,15 @@ impl RemoteSource {
             )
         })?;
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| {
+        let body = crate::limits::read_capped(
+            resp,
+            crate::limits::MAX_AUTH_REPLY,
+            Duration::from_secs(15),
+        )
+        .await
+        .map_err(|e| {
             fail(
-                format!(
-                    "reading the token service's answer from {url}: {}; try again",
-                    crate::error_chain(&e)
-                ),
+                format!("reading the token service's answer from {url}: {e}; try again"),
                 true,
                 EXIT_RUNTIME,
             )

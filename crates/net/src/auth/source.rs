@@ -197,12 +197,13 @@ impl LocalSource {
             .await
             .map_err(|e| transient(format!("{}: {}", self.token_url, crate::error_chain(&e))))?;
         let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(|e| {
-            transient(format!(
-                "reading the refresh response: {}",
-                crate::error_chain(&e)
-            ))
-        })?;
+        let bytes = crate::limits::read_capped(
+            resp,
+            crate::limits::MAX_AUTH_REPLY,
+            Duration::from_secs(30),
+        )
+        .await
+        .map_err(|e| transient(format!("reading the refresh response: {e}")))?;
         if !(200..300).contains(&status) {
             return Err(refresh_error(status, &bytes));
         }

@@ -456,6 +456,8 @@ impl Drop for OpenStream {
 
 struct StreamState {
     chunks: std::vec::IntoIter<Chunk>,
+    /// A [`Chunk::Repeat`] being sent: the bytes and how many more times.
+    repeating: Option<(Bytes, u64)>,
     _open: OpenStream,
 }
 
@@ -465,13 +467,23 @@ fn chunk_stream(
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
     let start = StreamState {
         chunks: chunks.into_iter(),
+        repeating: None,
         _open: OpenStream::new(shared),
     };
     futures_util::stream::unfold(Some(start), |state| async move {
         let mut state = state?;
         loop {
+            if let Some((bytes, left)) = &mut state.repeating {
+                if *left > 0 {
+                    *left -= 1;
+                    let bytes = bytes.clone();
+                    return Some((Ok(bytes), Some(state)));
+                }
+                state.repeating = None;
+            }
             match state.chunks.next()? {
                 Chunk::Bytes(bytes) => return Some((Ok(bytes), Some(state))),
+                Chunk::Repeat(bytes, times) => state.repeating = Some((bytes, times)),
                 Chunk::Delay(delay) => tokio::time::sleep(delay).await,
                 Chunk::Stall => {
                     // hyper notices the client's EOF while we wait and drops this stream.

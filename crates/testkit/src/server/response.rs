@@ -14,6 +14,10 @@ pub(crate) const STALL_LIMIT: Duration = Duration::from_secs(120);
 pub enum Chunk {
     /// Send these bytes as one HTTP chunk, flushed at once.
     Bytes(Bytes),
+    /// Send these bytes this many times, one HTTP chunk each, without holding more than one
+    /// copy: a hostile server's endless line or endless stream of empty deltas (the client is
+    /// expected to hang up first; then the rest is never sent).
+    Repeat(Bytes, u64),
     /// Send nothing for this long, then go on with the next chunk.
     Delay(Duration),
     /// Send nothing more and keep the connection open until the client disconnects
@@ -116,6 +120,13 @@ impl MockResponse {
     /// Replace the body with these bytes (sent whole, with `content-length`).
     pub fn body(mut self, body: impl Into<Bytes>) -> MockResponse {
         self.body = ResponseBody::Full(body.into());
+        self
+    }
+
+    /// Replace the body with these chunks (chunked transfer encoding, no `content-length`),
+    /// e.g. an error page that never ends.
+    pub fn chunked_body(mut self, chunks: Vec<Chunk>) -> MockResponse {
+        self.body = ResponseBody::Chunked(chunks);
         self
     }
 

@@ -104,6 +104,7 @@ pub const LAYOUT: &[(Section, &[&str])] = &[
             "REQUEST_MAX_RETRIES",
             "STREAM_MAX_RETRIES",
             "STREAM_IDLE_TIMEOUT_MS",
+            "STREAM_MAX_BYTES",
             "RETRY_BASE_DELAY_MS",
         ],
     ),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 
 use crate::ProviderId;
-use crate::error::{ProviderError, parse_retry_after};
+use crate::error::{ProviderError, parse_retry_after, parse_try_again_in};
 use crate::error_body::ErrorBody;
 
 /// An HTTP error (the runtime handles 401 itself: one recovery, then the key is reported).
@@ -21,7 +21,8 @@ pub(super) fn map_http_error(
 ) -> ProviderError {
     let e = ErrorBody::parse(body);
     let kind = e.kind.as_deref().unwrap_or("");
-    let retry_after = retry_after(headers);
+    // A gateway in front of the API may say it in words ("try again in 20s").
+    let retry_after = retry_after(headers).or_else(|| parse_try_again_in(&e.message));
     match (status, kind) {
         (_, "invalid_request_error") | (400 | 422, _) => invalid_request(status, e),
         (402, _) | (_, "billing_error") => ProviderError::QuotaExceeded { message: e.message },

@@ -128,7 +128,13 @@ pub struct MessagesStream {
     events: u64,
     stopped: bool,
     failure: Option<ProviderError>,
+    /// Text, thinking and tool input gathered so far (docs/reliability.md).
+    budget: crate::limits::ContentBudget,
 }
+
+/// Block indexes at or past this are a malformed stream (a hostile index would otherwise size
+/// the block table).
+const MAX_BLOCKS: usize = 4096;
 
 impl MessagesStream {
     /// A fresh state for one response; `provider` is recorded as the source of its thinking
@@ -147,6 +153,7 @@ impl MessagesStream {
             events: 0,
             stopped: false,
             failure: None,
+            budget: Default::default(),
         }
     }
 
@@ -269,6 +276,12 @@ impl MessagesStream {
         let (Some(i), Some(raw)) = (ev.index, ev.content_block) else {
             return;
         };
+        if i >= MAX_BLOCKS {
+            self.failure = Some(ProviderError::Protocol {
+                detail: format!("content block index {i} (more than {MAX_BLOCKS} blocks)"),
+            });
+            return;
+        }
         let Ok(b) = serde_json::from_str::<BlockStart<'_>>(raw.get()) else {
             return;
         };
@@ -326,6 +339,14 @@ impl MessagesStream {
             return;
         };
         let kind = d.ty.as_deref().unwrap_or("");
+        let size = [&d.text, &d.thinking, &d.signature, &d.partial_json]
+            .iter()
+            .map(|p| p.as_deref().map_or(0, str::len))
+            .sum();
+        if let Err(e) = self.budget.take(size) {
+            self.failure = Some(e);
+            return;
+        }
         match (open, kind) {
             (Open::Text(text), "text_delta") => {
                 if let Some(t) = d.text.as_deref().filter(|t| !t.is_empty()) {

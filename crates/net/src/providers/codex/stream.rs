@@ -41,6 +41,8 @@ pub struct ResponsesStream {
     last_summary_index: Option<u64>,
     /// A message part was a refusal.
     refused: bool,
+    /// The finished items gathered so far (docs/reliability.md).
+    budget: crate::limits::ContentBudget,
 }
 
 impl WireStream for ResponsesStream {
@@ -100,6 +102,7 @@ impl WireStream for ResponsesStream {
             }
             "response.output_item.done" => {
                 if let Some(raw) = w.item {
+                    self.budget.take(raw.get().len())?;
                     let item: Value =
                         serde_json::from_str(raw.get()).map_err(|e| ProviderError::Protocol {
                             detail: format!("output item: {e}"),

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::ProviderId;
 use crate::auth::AuthError;
-use crate::error::{ProviderError, parse_retry_after};
+use crate::error::{ProviderError, parse_retry_after, parse_try_again_in};
 use crate::error_body::ErrorBody;
 
 /// The configuration key of the API key, for messages.
@@ -91,12 +91,16 @@ pub(super) fn map_http_error(
     let d = details(body);
     let message = d.body.message.clone();
     let lower = message.to_ascii_lowercase();
-    let retry_after = d.retry_delay.or_else(|| {
-        headers
-            .get("retry-after")
-            .and_then(|h| h.to_str().ok())
-            .and_then(parse_retry_after)
-    });
+    let retry_after = d
+        .retry_delay
+        .or_else(|| {
+            headers
+                .get("retry-after")
+                .and_then(|h| h.to_str().ok())
+                .and_then(parse_retry_after)
+        })
+        // A proxy in front of the API may say it in words ("try again in 20s").
+        .or_else(|| parse_try_again_in(&message));
     let key_rejected = || {
         ProviderError::Auth(AuthError::KeyRejected {
             provider: ProviderId::Gemini,

@@ -56,6 +56,8 @@ pub struct GeminiStream {
     /// Makes the ids of calls that came without one unique across the conversation.
     local_ids: String,
     url: String,
+    /// Text, thinking and call arguments gathered so far (docs/reliability.md).
+    budget: crate::limits::ContentBudget,
 }
 
 impl GeminiStream {
@@ -74,10 +76,20 @@ impl GeminiStream {
             calls: 0,
             local_ids: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
             url: url.to_string(),
+            budget: Default::default(),
         }
     }
 
     fn on_part(&mut self, p: Part<'_>, sink: &mut EventSink<'_>) {
+        let size = p.text.as_deref().map_or(0, str::len)
+            + p.function_call
+                .as_ref()
+                .and_then(|fc| fc.args.map(|a| a.get().len()))
+                .unwrap_or(0);
+        if let Err(e) = self.budget.take(size) {
+            self.failure = Some(e);
+            return;
+        }
         if let Some(fc) = p.function_call {
             self.close_run(sink);
             self.calls += 1;

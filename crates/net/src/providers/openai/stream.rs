@@ -147,6 +147,8 @@ pub struct ChatStream {
     failure: Option<ProviderError>,
     /// Data events seen (parseable or not).
     events: u64,
+    /// Text, thinking and call arguments gathered so far (docs/reliability.md).
+    budget: crate::limits::ContentBudget,
 }
 
 impl ChatStream {
@@ -208,6 +210,16 @@ impl ChatStream {
     }
 
     fn on_delta(&mut self, d: Delta<'_>, sink: &mut EventSink<'_>) {
+        let raw = |r: Option<&RawValue>| r.map_or(0, |r| r.get().len());
+        let size = raw(d.content)
+            + raw(d.reasoning_content)
+            + raw(d.reasoning)
+            + raw(d.refusal)
+            + d.tool_calls.as_ref().map_or(0, CallList::size);
+        if let Err(e) = self.budget.take(size) {
+            self.failure = Some(e);
+            return;
+        }
         // A server in transition may send both names with the same text: one is enough.
         let reasoning = match json::text(d.reasoning_content, &mut self.scratch) {
             Some(r) => Some(r),

@@ -43,6 +43,22 @@ pub(super) struct CallList<'a> {
     more: Vec<CallDelta<'a>>,
 }
 
+impl CallList<'_> {
+    /// Bytes of names and arguments the fragments carry (docs/reliability.md).
+    pub(super) fn size(&self) -> usize {
+        self.first
+            .iter()
+            .chain(&self.more)
+            .map(|d| {
+                d.function.as_ref().map_or(0, |f| {
+                    f.name.0.as_deref().map_or(0, str::len)
+                        + f.arguments.map_or(0, |a| a.get().len())
+                })
+            })
+            .sum()
+    }
+}
+
 impl<'a> IntoIterator for CallList<'a> {
     type Item = CallDelta<'a>;
     type IntoIter =
