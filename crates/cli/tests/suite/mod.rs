@@ -21,6 +21,7 @@ mod openai_errors;
 mod scenario;
 mod scorpiox;
 mod ssh_source;
+mod streaming;
 mod switching;
 mod sx_codex;
 mod sx_retries;

@@ -145,6 +145,21 @@ impl WireStream for ResponsesStream {
         Ok(())
     }
 
+    fn on_whole(&mut self, body: &[u8], sink: &mut EventSink<'_>) -> Result<(), ProviderError> {
+        for ev in super::whole::events(body)? {
+            let data = ev.to_string();
+            self.on_event(
+                SseEvent {
+                    event: "",
+                    data: &data,
+                    truncated: false,
+                },
+                sink,
+            )?;
+        }
+        Ok(())
+    }
+
     fn finish(self) -> Result<Completion, ProviderError> {
         if let Some(f) = self.failure {
             return Err(f);

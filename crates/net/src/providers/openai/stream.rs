@@ -309,6 +309,20 @@ impl WireStream for ChatStream {
         Ok(())
     }
 
+    fn on_whole(&mut self, body: &[u8], sink: &mut EventSink<'_>) -> Result<(), ProviderError> {
+        for data in super::whole::chunks(body)? {
+            self.on_event(
+                SseEvent {
+                    event: "",
+                    data: &data,
+                    truncated: false,
+                },
+                sink,
+            )?;
+        }
+        Ok(())
+    }
+
     fn finish(self) -> Result<Completion, ProviderError> {
         if let Some(f) = self.failure {
             return Err(f);
