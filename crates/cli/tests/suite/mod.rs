@@ -4,6 +4,7 @@ mod anthropic_captures;
 mod anthropic_errors;
 mod broken_pipe;
 mod captures;
+mod codex_apikey;
 mod codex_wire;
 mod commands;
 mod common;
