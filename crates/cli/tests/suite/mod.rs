@@ -17,6 +17,8 @@ mod gemini;
 mod gemini_captures;
 mod gemini_errors;
 mod login;
+mod login_ports;
+mod login_status;
 mod openai;
 mod openai_errors;
 mod scenario;

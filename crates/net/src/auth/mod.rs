@@ -9,6 +9,7 @@ pub mod codex;
 mod codex_auth;
 mod credentials;
 mod jwt;
+pub mod logout;
 pub mod oauth;
 pub mod remote;
 pub mod source;
