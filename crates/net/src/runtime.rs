@@ -477,6 +477,32 @@ pub fn decode_chunks<'c, S: WireStream>(
     state.finish()
 }
 
+/// A whole answer's JSON (`STREAMING=0`), or the malformed-response error naming what came.
+pub fn whole_json(body: &[u8]) -> Result<serde_json::Value, ProviderError> {
+    serde_json::from_slice(body).map_err(|e| ProviderError::Protocol {
+        detail: format!(
+            "the answer is not JSON ({e}): {}",
+            crate::error_body::snippet(body)
+        ),
+    })
+}
+
+/// Feed `data` to `state` as one event of its stream (a whole answer's replay).
+pub fn feed_data<S: WireStream>(
+    state: &mut S,
+    data: &str,
+    sink: &mut EventSink<'_>,
+) -> Result<(), ProviderError> {
+    state.on_event(
+        SseEvent {
+            event: "",
+            data,
+            truncated: false,
+        },
+        sink,
+    )
+}
+
 /// Whether a response says it is an event stream.
 fn is_event_stream(headers: &HeaderMap) -> bool {
     headers

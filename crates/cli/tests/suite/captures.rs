@@ -19,9 +19,8 @@ use sx_testkit::{
 use super::common::{Env, stderr_of};
 
 // Why each difference is accepted (docs/providers.md, "What differs from the official client").
-pub(super) const NAMES_ITSELF: &str =
-    "sx names itself: `originator: sx` (CODEX_ORIGINATOR), not codex_exec";
-pub(super) const NO_TURN_METADATA: &str = "Codex's turn metadata (sandbox, workspaces, analytics) \
+const NAMES_ITSELF: &str = "sx names itself: `originator: sx` (CODEX_ORIGINATOR), not codex_exec";
+const NO_TURN_METADATA: &str = "Codex's turn metadata (sandbox, workspaces, analytics) \
     describes Codex's own harness; sx sends the thread, turn and window ids without it";
 pub(super) const ITEM_IDS: &str = "deliberate: the official client 0.169 echoes item ids (msg_/fc_/fco_) \
     and a call's status; they are optional with store:false, and echoing server item ids that \
@@ -45,7 +44,7 @@ const CLASSIC_CALLS: &str = "classic shape: the call and its result are function
     function_call_output (compared with codex-followup-request.json)";
 
 /// The first request's headers vs `codex-chatgpt-request.json` (the ChatGPT backend).
-const HEADERS: &[Allowed] = &[
+pub(super) const HEADERS: &[Allowed] = &[
     allow(
         HeaderMissing,
         "x-codex-beta-features",

@@ -7,37 +7,26 @@
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use sx_testkit::auth::AuthJson;
-use sx_testkit::capture::Kind::{HeaderExtra, HeaderMissing, HeaderValue, PathMissing};
+use sx_testkit::capture::Kind::{HeaderExtra, PathMissing};
 use sx_testkit::capture::{Allowed, Capture, allow, compare, input_item_kinds};
 use sx_testkit::{
     CODEX_RESPONSES_PATH, MockResponse, PLATFORM_RESPONSES_PATH, Recorded, fixture, responses, sse,
 };
 
-use super::captures::{
-    CLASSIC_TOOLS, EVERY_BODY, FOLLOW_UP_IDS, ITEM_IDS, LITE_TOOLS, NAMES_ITSELF, NO_TURN_METADATA,
-};
+use super::captures::{CLASSIC_TOOLS, EVERY_BODY, FOLLOW_UP_IDS, HEADERS, ITEM_IDS, LITE_TOOLS};
 use super::common::{Env, error_line, stderr_of};
 
 const KEY: &str = "sk-proj-apikey-test-0001";
 
-/// Every API-key request vs its capture: what the captures' harness sent that sx does not, and
-/// the one header sx sends that the captures lack.
-const API_KEY_HEADERS: &[Allowed] = &[
-    allow(
-        HeaderMissing,
-        "x-codex-beta-features",
-        "remote compaction, a Codex feature sx does not use",
-    ),
-    allow(HeaderMissing, "x-codex-turn-metadata", NO_TURN_METADATA),
-    allow(HeaderValue, "originator", NAMES_ITSELF),
-    allow(
-        HeaderExtra,
-        "version",
-        "the official client's built-in OpenAI provider sends `version` with an API key too \
-         (docs/protocols/codex.md B.3); the captures were made through a custom model_provider, \
-         which has no such header",
-    ),
-];
+/// The one header an API-key request sends that its capture lacks (the rest is as on the
+/// ChatGPT backend: `captures::HEADERS`).
+const VERSION_HEADER: &[Allowed] = &[allow(
+    HeaderExtra,
+    "version",
+    "the official client's built-in OpenAI provider sends `version` with an API key too \
+     (docs/protocols/codex.md B.3); the captures were made through a custom model_provider, \
+     which has no such header",
+)];
 
 /// `sx -p "run echo" --yolo -m MODEL` with only an API key; the first answer `call`, then a
 /// text. Returns both requests.
@@ -91,7 +80,7 @@ fn check(rec: &Recorded, capture: &str, body_allowed: &[Allowed]) {
     );
     compare(rec, &cap).assert_explained(
         &format!("API-key request vs {capture}"),
-        &[API_KEY_HEADERS, body_allowed].concat(),
+        &[HEADERS, VERSION_HEADER, body_allowed].concat(),
     );
 }
 

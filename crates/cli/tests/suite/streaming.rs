@@ -43,6 +43,15 @@ fn unstreamed(env: &Env, provider: &str) -> Vec<String> {
     a
 }
 
+/// `sx -p PROMPT` with `STREAMING=0` on `provider` at the mock.
+fn sx_unstreamed(env: &Env, provider: &str, prompt: &str) -> std::process::Output {
+    env.cmd("sx")
+        .args(unstreamed(env, provider))
+        .args(["-p", prompt])
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn a_whole_answer_prints_like_a_stream_in_text_mode() {
     let env = Env::new();
@@ -51,12 +60,7 @@ fn a_whole_answer_prints_like_a_stream_in_text_mode() {
         anthropic::MESSAGES_PATH,
         MockResponse::json(200, fixture_json("anthropic/message_text.json")),
     );
-    let out = env
-        .cmd("sx")
-        .args(unstreamed(&env, "anthropic"))
-        .args(["-p", "say hi"])
-        .output()
-        .unwrap();
+    let out = sx_unstreamed(&env, "anthropic", "say hi");
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
@@ -131,12 +135,7 @@ fn a_server_that_streams_anyway_is_read_as_a_stream() {
         openai::CHAT_PATH,
         MockResponse::sse(fixture("openai/text.sse")),
     );
-    let out = env
-        .cmd("sx")
-        .args(unstreamed(&env, "openai"))
-        .args(["-p", "hi"])
-        .output()
-        .unwrap();
+    let out = sx_unstreamed(&env, "openai", "hi");
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
@@ -164,12 +163,7 @@ fn a_whole_answer_cut_off_is_retried_and_one_that_is_not_the_apis_is_reported() 
         openai::CHAT_PATH,
         MockResponse::json(200, fixture_json("openai/completion_text.json")),
     );
-    let out = env
-        .cmd("sx")
-        .args(unstreamed(&env, "openai"))
-        .args(["-p", "hi"])
-        .output()
-        .unwrap();
+    let out = sx_unstreamed(&env, "openai", "hi");
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
@@ -184,12 +178,7 @@ fn a_whole_answer_cut_off_is_retried_and_one_that_is_not_the_apis_is_reported() 
         openai::CHAT_PATH,
         MockResponse::json(200, json!({"hello": "world"})),
     );
-    let out = env
-        .cmd("sx")
-        .args(unstreamed(&env, "openai"))
-        .args(["-p", "hi"])
-        .output()
-        .unwrap();
+    let out = sx_unstreamed(&env, "openai", "hi");
     assert_eq!(out.status.code(), Some(1));
     let line = error_line(&out);
     assert!(line.contains("the answer has no choices"), "{line}");

@@ -10,12 +10,7 @@ use crate::error::ProviderError;
 
 /// The Messages events equivalent to the whole answer `body`, in stream order.
 pub(super) fn events(body: &[u8]) -> Result<Vec<Value>, ProviderError> {
-    let message: Value = serde_json::from_slice(body).map_err(|e| ProviderError::Protocol {
-        detail: format!(
-            "the answer is not JSON ({e}): {}",
-            crate::error_body::snippet(body)
-        ),
-    })?;
+    let message = crate::runtime::whole_json(body)?;
     match message["type"].as_str() {
         Some("message") => {}
         // An error object in a 200 answer: the stream's `error` event says the same.

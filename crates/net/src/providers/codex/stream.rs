@@ -147,15 +147,7 @@ impl WireStream for ResponsesStream {
 
     fn on_whole(&mut self, body: &[u8], sink: &mut EventSink<'_>) -> Result<(), ProviderError> {
         for ev in super::whole::events(body)? {
-            let data = ev.to_string();
-            self.on_event(
-                SseEvent {
-                    event: "",
-                    data: &data,
-                    truncated: false,
-                },
-                sink,
-            )?;
+            crate::runtime::feed_data(self, &ev.to_string(), sink)?;
         }
         Ok(())
     }

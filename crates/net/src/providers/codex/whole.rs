@@ -11,12 +11,7 @@ use crate::error::ProviderError;
 
 /// The Responses events equivalent to the whole answer `body`, in stream order.
 pub(super) fn events(body: &[u8]) -> Result<Vec<Value>, ProviderError> {
-    let response: Value = serde_json::from_slice(body).map_err(|e| ProviderError::Protocol {
-        detail: format!(
-            "the answer is not JSON ({e}): {}",
-            crate::error_body::snippet(body)
-        ),
-    })?;
+    let response = crate::runtime::whole_json(body)?;
     if response["object"] != "response" {
         return Err(ProviderError::Protocol {
             detail: format!(

@@ -288,15 +288,7 @@ impl WireStream for GeminiStream {
     /// `generateContent`'s answer is one `GenerateContentResponse`: the same object the
     /// stream sends, holding every part at once (docs/protocols/providers.md §3.7).
     fn on_whole(&mut self, body: &[u8], sink: &mut EventSink<'_>) -> Result<(), ProviderError> {
-        let data = String::from_utf8_lossy(body);
-        self.on_event(
-            SseEvent {
-                event: "",
-                data: &data,
-                truncated: false,
-            },
-            sink,
-        )?;
+        crate::runtime::feed_data(self, &String::from_utf8_lossy(body), sink)?;
         if self.finish.is_none() && self.failure.is_none() {
             self.failure = Some(ProviderError::Protocol {
                 detail: format!(

@@ -311,14 +311,7 @@ impl WireStream for ChatStream {
 
     fn on_whole(&mut self, body: &[u8], sink: &mut EventSink<'_>) -> Result<(), ProviderError> {
         for data in super::whole::chunks(body)? {
-            self.on_event(
-                SseEvent {
-                    event: "",
-                    data: &data,
-                    truncated: false,
-                },
-                sink,
-            )?;
+            crate::runtime::feed_data(self, &data, sink)?;
         }
         Ok(())
     }

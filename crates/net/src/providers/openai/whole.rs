@@ -11,12 +11,7 @@ use crate::error::ProviderError;
 
 /// The stream's `data:` payloads equivalent to the whole answer `body`.
 pub(super) fn chunks(body: &[u8]) -> Result<Vec<String>, ProviderError> {
-    let completion: Value = serde_json::from_slice(body).map_err(|e| ProviderError::Protocol {
-        detail: format!(
-            "the answer is not JSON ({e}): {}",
-            crate::error_body::snippet(body)
-        ),
-    })?;
+    let completion = crate::runtime::whole_json(body)?;
     // An error object in a 200 answer: the stream reads it the same way.
     if completion.get("error").is_some_and(|e| !e.is_null()) {
         return Ok(vec![completion.to_string()]);
