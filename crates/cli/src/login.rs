@@ -11,7 +11,7 @@ use clap::Parser;
 use sx_config::{Config, set_in_file};
 use sxnet::auth::codex::new_auth_doc;
 use sxnet::auth::oauth::{
-    CallbackServer, DEFAULT_ISSUER, DEFAULT_PORT, OAuthClient, OAuthError, PendingCallback, Pkce,
+    CALLBACK_PORTS, CallbackServer, DEFAULT_ISSUER, OAuthClient, OAuthError, PendingCallback, Pkce,
     SIGN_IN_TTL, Tokens, new_state, parse_pasted,
 };
 use sxnet::auth::{AuthFile, decode_claims};
@@ -19,6 +19,9 @@ use sxnet::http::{ClientIdentity, client};
 use tokio::sync::mpsc;
 
 use crate::{Failure, clap_failure, exit_from_code, load_config, main_with, runtime};
+
+#[path = "login_status.rs"]
+mod status;
 
 const BIN: &str = "scorpiox-codex-login";
 /// How long to keep serving the browser's `/success` page after the login is saved.
@@ -30,11 +33,21 @@ const SUCCESS_GRACE: Duration = Duration::from_secs(3);
     version,
     about = "Sign in with ChatGPT for the Codex provider (writes the official ~/.codex/auth.json)",
     after_help = "Default: a device code you enter at the issuer's page on any device. --browser: sign in \
-                  in a browser on this machine (callback on localhost:1455; you can also paste the \
-                  redirect URL). Exit codes: 0 ok, 1 network/server, 2 usage/configuration, 3 sign-in \
+                  in a browser on this machine (callback on localhost:1455, or 1457 when 1455 is \
+                  busy; you can also paste the redirect URL). With an existing login, \
+                  --write-profile alone writes its profile. --status shows which login sx uses \
+                  (never a token; exit 3 when there is none), --logout signs out as `codex \
+                  logout` does. Exit codes: 0 ok, 1 network/server, 2 usage/configuration, 3 sign-in \
                   refused, expired or cancelled."
 )]
 struct Args {
+    /// Show the login sx uses: account, plan, expiry and where it comes from (never a token);
+    /// exit 3 when not signed in.
+    #[arg(long, conflicts_with_all = ["logout", "browser", "force", "write_profile", "no_profile", "no_open"])]
+    status: bool,
+    /// Sign out: revoke the login and remove its file (with --name, that account's file).
+    #[arg(long, conflicts_with_all = ["browser", "force", "write_profile", "no_profile", "no_open"])]
+    logout: bool,
     /// Sign in with a browser on this machine (PKCE) instead of a device code.
     #[arg(long)]
     browser: bool,
@@ -47,15 +60,22 @@ struct Args {
     /// With --browser: do not open a browser, only print the URL.
     #[arg(long)]
     no_open: bool,
-    /// Write the `codex` profile (~/.scorpiox/scorpiox-env/codex.txt) without asking.
+    /// Write the `codex` profile (~/.scorpiox/scorpiox-env/codex.txt) without asking; with an
+    /// existing login and no --force, only that (no new sign-in).
     #[arg(long, conflicts_with = "no_profile")]
     write_profile: bool,
     /// Do not offer to write the profile.
     #[arg(long)]
     no_profile: bool,
-    /// Port of the local callback server (0: any free port).
-    #[arg(long, hide = true, default_value_t = DEFAULT_PORT)]
-    port: u16,
+    /// For tests only: the callback ports to try, in order (0: any free port); the default is
+    /// the official client's 1455, then 1457 (docs/login.md).
+    #[arg(
+        long = "port",
+        hide = true,
+        value_delimiter = ',',
+        default_values_t = CALLBACK_PORTS
+    )]
+    ports: Vec<u16>,
     /// Override a configuration key (repeatable).
     #[arg(short = 'e', value_name = "KEY=VALUE")]
     env: Vec<String>,
@@ -90,10 +110,32 @@ fn run() -> Result<(), Failure> {
     }
     let config = load_config(args.cwd.as_deref(), &args.env, Vec::new())?;
     let target = login_file(&config, args.name.as_deref())?;
+    // The file the official Codex CLI reads too: CODEX_CREDENTIALS_FILE left at its default.
+    let official = args.name.is_none() && config.is_default("CODEX_CREDENTIALS_FILE");
+    if args.status || args.logout {
+        let local =
+            args.name.is_some() || matches!(config.get("CODEX_TOKEN_SOURCE"), None | Some("local"));
+        let source = if local {
+            status::Source::Local(&target)
+        } else {
+            status::Source::Elsewhere
+        };
+        return if args.status {
+            status::status(&config, source, args.name.as_deref(), official)
+        } else {
+            status::logout(&config, source, args.name.as_deref(), official)
+        };
+    }
     if target.exists() && !args.force {
+        if args.write_profile {
+            // The hint after a sign-in: the login is there, write its profile (docs/login.md).
+            AuthFile::load(&target)?;
+            let mut stdin = StdinLines::default();
+            return offer_profile(&args, &config, &target, &mut stdin);
+        }
         return Err(Failure::usage(format!(
-            "{} already holds a login; pass --force to replace it, or --name ACCOUNT to save \
-             another account beside it",
+            "{} already holds a login; pass --force to replace it, --name ACCOUNT to save \
+             another account beside it, or --write-profile to write its profile",
             target.display()
         )));
     }
@@ -124,6 +166,9 @@ fn run() -> Result<(), Failure> {
     } else {
         let signed_in = rt.block_on(device_flow(&oauth))?;
         report_saved(&save(&target, &signed_in)?, &target);
+    }
+    if official {
+        println!("The official Codex CLI uses this login too (the same file).");
     }
     offer_profile(&args, &config, &target, &mut stdin)
 }
@@ -202,7 +247,7 @@ async fn browser_flow(
 ) -> Result<(SignedIn, CallbackServer, Option<PendingCallback>), Failure> {
     let pkce = Pkce::generate()?;
     let state = new_state()?;
-    let mut server = CallbackServer::bind(args.port).await?;
+    let mut server = CallbackServer::bind_first(&args.ports).await?;
     let redirect_uri = server.redirect_uri();
     let url = oauth.authorize_url(&redirect_uri, &pkce, &state);
     eprintln!("\nSign in with ChatGPT in your browser:\n\n    {url}\n");
@@ -326,10 +371,7 @@ fn report_saved(saved: &Saved, path: &Path) {
         or_unknown(&saved.plan),
         or_unknown(&saved.account_id)
     );
-    println!(
-        "Saved the login to {} (shared with the official Codex CLI).",
-        path.display()
-    );
+    println!("Saved the login to {}.", path.display());
 }
 
 /// Offer (or, with `--write-profile`, write) a profile that selects this login.
@@ -362,9 +404,20 @@ fn offer_profile(
     };
     if !write {
         if !args.no_profile {
-            println!(
-                "Use it with `sx --provider codex`, or run {BIN} --write-profile to save a profile."
-            );
+            let (use_it, again) = match &args.name {
+                Some(name) => (
+                    format!(
+                        "sx --provider codex -e CODEX_CREDENTIALS_FILE={}",
+                        shown_path(config, target)
+                    ),
+                    format!("{BIN} --name {name} --write-profile"),
+                ),
+                None => (
+                    "sx --provider codex".to_string(),
+                    format!("{BIN} --write-profile"),
+                ),
+            };
+            println!("Use it with `{use_it}`, or run `{again}` to save a profile.");
         }
         return Ok(());
     }
@@ -375,11 +428,7 @@ fn offer_profile(
     set_in_file(&file, "PROVIDER", "codex")?;
     set_in_file(&file, "CODEX_TOKEN_SOURCE", "local")?;
     if args.name.is_some() {
-        let shown = match target.strip_prefix(home) {
-            Ok(rel) => format!("~/{}", rel.display()),
-            Err(_) => target.display().to_string(),
-        };
-        set_in_file(&file, "CODEX_CREDENTIALS_FILE", &shown)?;
+        set_in_file(&file, "CODEX_CREDENTIALS_FILE", &shown_path(config, target))?;
     }
     println!(
         "Wrote profile {profile} to {}. Use it with ACTIVE_PROFILE={profile}: `sx -e \
@@ -388,6 +437,14 @@ fn offer_profile(
         file.display()
     );
     Ok(())
+}
+
+/// `path` with the home directory written `~`.
+fn shown_path(config: &Config, path: &Path) -> String {
+    match config.home().and_then(|h| path.strip_prefix(h).ok()) {
+        Some(rel) => format!("~/{}", rel.display()),
+        None => path.display().to_string(),
+    }
 }
 
 /// Lines of standard input, read on a thread of their own so the browser flow can wait for a
@@ -418,6 +475,16 @@ impl StdinLines {
 mod tests {
     use super::*;
     use crate::Exit;
+
+    #[test]
+    fn the_callback_ports_are_the_official_clients_in_its_order() {
+        let args = Args::try_parse_from(["scorpiox-codex-login", "--browser"]).unwrap();
+        assert_eq!(args.ports, [1455, 1457]);
+        let args = Args::try_parse_from(["x", "--port", "0"]).unwrap();
+        assert_eq!(args.ports, [0]);
+        let args = Args::try_parse_from(["x", "--port", "40001,0"]).unwrap();
+        assert_eq!(args.ports, [40001, 0]);
+    }
 
     #[test]
     fn account_names() {

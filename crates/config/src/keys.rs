@@ -185,6 +185,10 @@ pub static KEYS: &[KeySpec] = &[
         Url,
         "Codex Responses endpoint base (POST {base}/responses)",
     ),
+    secret(
+        "CODEX_API_KEY",
+        "OpenAI API key for PROVIDER=codex; wins over a ChatGPT login (as codex exec does)",
+    ),
     k(
         "CODEX_AUTH_URL",
         Some("https://auth.openai.com"),

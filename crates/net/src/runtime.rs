@@ -78,6 +78,13 @@ pub trait Wire: Send + Sync + 'static {
     /// A fresh state machine for one response stream.
     fn stream(&self, req: &Request<'_>) -> Self::Stream;
 
+    /// Whether this call asked for a stream (the default) or for the whole answer at once
+    /// (`STREAMING=0` on a wire that has that form): a whole answer goes to
+    /// [`WireStream::on_whole`] (docs/configuration.md, "STREAMING").
+    fn streamed(&self, _req: &Request<'_>) -> bool {
+        true
+    }
+
     /// The models the provider offers (its live catalog when it has one).
     async fn list_models(&self, _rt: &Runtime) -> Result<Vec<ModelInfo>, ProviderError> {
         Ok(crate::models::known_models(self.id())
@@ -100,6 +107,14 @@ pub trait WireStream: Send {
 
     /// The stream ended (terminal event or end of body): the completion or why it failed.
     fn finish(self) -> Result<Completion, ProviderError>;
+
+    /// A non-streamed answer (`STREAMING=0`): the whole JSON body, fed to this state machine
+    /// as the events the stream would have carried, so the rest of sx sees the same events.
+    fn on_whole(&mut self, _body: &[u8], _sink: &mut EventSink<'_>) -> Result<(), ProviderError> {
+        Err(ProviderError::Protocol {
+            detail: "this provider has no non-streamed answer form".into(),
+        })
+    }
 }
 
 /// What every HTTP provider shares, read from the configuration once.
@@ -275,8 +290,18 @@ impl Runtime {
             log.end(Some(&err.to_string()));
             return Err(Failure::Failed(err));
         }
-        let mut decoder = SseDecoder::new();
         let mut state = wire.stream(req);
+        // A server that streams although asked not to is read as the stream it is.
+        if !wire.streamed(req) && !is_event_stream(resp.headers()) {
+            let result = read_whole(resp, idle)
+                .await
+                .inspect(|body| log.chunk(body))
+                .and_then(|body| state.on_whole(&body, sink))
+                .and_then(|()| state.finish());
+            log.end(result.as_ref().err().map(|e| e.to_string()).as_deref());
+            return result.map_err(Failure::Failed);
+        }
+        let mut decoder = SseDecoder::new();
         let mut body = resp.bytes_stream();
         let mut received: u64 = 0;
         let outcome: Result<(), ProviderError> = loop {
@@ -515,6 +540,69 @@ fn too_long_line(decoder: &SseDecoder) -> ProviderError {
             "an event or line of the stream longer than {}",
             crate::limits::human_bytes(decoder.max_line() as u64)
         ),
+    }
+}
+
+/// A whole answer's JSON (`STREAMING=0`), or the malformed-response error naming what came.
+pub fn whole_json(body: &[u8]) -> Result<serde_json::Value, ProviderError> {
+    serde_json::from_slice(body).map_err(|e| ProviderError::Protocol {
+        detail: format!(
+            "the answer is not JSON ({e}): {}",
+            crate::error_body::snippet(body)
+        ),
+    })
+}
+
+/// Feed `data` to `state` as one event of its stream (a whole answer's replay).
+pub fn feed_data<S: WireStream>(
+    state: &mut S,
+    data: &str,
+    sink: &mut EventSink<'_>,
+) -> Result<(), ProviderError> {
+    state.on_event(
+        SseEvent {
+            event: "",
+            data,
+            truncated: false,
+        },
+        sink,
+    )
+}
+
+/// Whether a response says it is an event stream.
+fn is_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("text/event-stream"))
+}
+
+/// A whole (non-streamed) answer: read to its end, at most [`MAX_REPLY_BODY`]; a stall, a
+/// broken connection or an answer too large is an error (the first two are retried).
+async fn read_whole(resp: reqwest::Response, idle: Duration) -> Result<Bytes, ProviderError> {
+    let mut out = Vec::new();
+    let mut body = resp.bytes_stream();
+    loop {
+        match tokio::time::timeout(idle, body.next()).await {
+            Err(_) => return Err(ProviderError::IdleTimeout { after: idle }),
+            Ok(None) => return Ok(Bytes::from(out)),
+            Ok(Some(Err(e))) => {
+                return Err(ProviderError::StreamTruncated {
+                    detail: crate::error_chain(&e),
+                });
+            }
+            Ok(Some(Ok(chunk))) => {
+                if out.len() + chunk.len() > MAX_REPLY_BODY {
+                    return Err(ProviderError::TooLarge {
+                        what: format!(
+                            "a whole (unstreamed) answer larger than {}",
+                            crate::limits::human_bytes(MAX_REPLY_BODY as u64)
+                        ),
+                    });
+                }
+                out.extend_from_slice(&chunk);
+            }
+        }
     }
 }
 

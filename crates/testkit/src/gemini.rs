@@ -27,6 +27,11 @@ pub fn stream_path(model: &str) -> String {
     format!("/v1beta/models/{model}:streamGenerateContent")
 }
 
+/// The whole-answer path of `model` (`generateContent`, `STREAMING=0`).
+pub fn generate_path(model: &str) -> String {
+    format!("/v1beta/models/{model}:generateContent")
+}
+
 /// Token counts of `usageMetadata`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Usage {

@@ -36,6 +36,7 @@ pub mod responses;
 mod server;
 pub mod sse;
 pub mod sshd;
+pub mod whole;
 
 pub use fixtures::{fixture, fixture_json, fixture_str, fixtures_dir};
 pub use ports::{ClosedPort, fixed_port_candidates};
@@ -44,6 +45,11 @@ pub use server::{Chunk, Expect, MISMATCH_STATUS, Mismatch, MockResponse, MockSer
 /// Path of the Codex Responses endpoint under [`MockServer::url`] (what
 /// `{codex_base}/responses` resolves to).
 pub const CODEX_RESPONSES_PATH: &str = "/backend-api/codex/responses";
+
+/// Path of the platform's Responses endpoint under [`MockServer::url`] (what
+/// `{CODEX_BASE_URL}/responses` resolves to for a codex API key when `CODEX_BASE_URL` is
+/// `{url}/v1`, the shape of `https://api.openai.com/v1`).
+pub const PLATFORM_RESPONSES_PATH: &str = "/v1/responses";
 
 /// Path of the OAuth token endpoint (refresh) under [`MockServer::url`].
 pub const OAUTH_TOKEN_PATH: &str = "/oauth/token";

@@ -160,10 +160,21 @@ pub fn tool_call_turn(id: &str, name: &str, arguments: &str) -> String {
 /// llama.cpp-style thinking (`reasoning_content`, when `thinking` is not empty) and then one
 /// tool call.
 pub fn thinking_tool_call_turn(thinking: &str, id: &str, name: &str, arguments: &str) -> String {
+    encode(&thinking_tool_call_chunks(thinking, id, name, arguments))
+}
+
+/// The chunks of [`thinking_tool_call_turn`], without `[DONE]` (for
+/// [`crate::whole::openai`]).
+pub fn thinking_tool_call_chunks(
+    thinking: &str,
+    id: &str,
+    name: &str,
+    arguments: &str,
+) -> Vec<Value> {
     let mut c = vec![chunk(json!({"role": "assistant", "content": null}), None)];
     c.extend(reasoning_deltas("reasoning_content", thinking));
     c.extend(tool_call_chunks(0, id, name, arguments));
     c.push(finish("tool_calls"));
     c.push(usage(100, 20, 0, 0));
-    encode(&c)
+    c
 }

@@ -22,7 +22,7 @@ use super::common::{Env, stderr_of};
 const NAMES_ITSELF: &str = "sx names itself: `originator: sx` (CODEX_ORIGINATOR), not codex_exec";
 const NO_TURN_METADATA: &str = "Codex's turn metadata (sandbox, workspaces, analytics) \
     describes Codex's own harness; sx sends the thread, turn and window ids without it";
-const ITEM_IDS: &str = "deliberate: the official client 0.169 echoes item ids (msg_/fc_/fco_) \
+pub(super) const ITEM_IDS: &str = "deliberate: the official client 0.169 echoes item ids (msg_/fc_/fco_) \
     and a call's status; they are optional with store:false, and echoing server item ids that \
     were never stored risks 'item not found' errors, so sx sends none (docs/protocols/codex.md \
     B.5)";
@@ -32,7 +32,7 @@ const METADATA_PASSTHROUGH: &str = "ChatGPT-backend message metadata (provenance
     harness messages) and the extra client_metadata flags describe Codex's own harness";
 const CODEX_PROMPT: &str = "Codex splits its harness prompt into several developer messages \
     and an environment_context user message; sx sends its one system prompt";
-const OWN_TOOLS: &str = "sx offers its own function tools (bash, read_file, ...) with their own \
+pub(super) const OWN_TOOLS: &str = "sx offers its own function tools (bash, read_file, ...) with their own \
     parameters; the tool list is sx's, the tool shape is compared";
 const NO_CODEX_TOOLS: &str =
     "Codex-only tools (apply_patch as a freeform grammar tool, tool_search, web_search)";
@@ -44,7 +44,7 @@ const CLASSIC_CALLS: &str = "classic shape: the call and its result are function
     function_call_output (compared with codex-followup-request.json)";
 
 /// The first request's headers vs `codex-chatgpt-request.json` (the ChatGPT backend).
-const HEADERS: &[Allowed] = &[
+pub(super) const HEADERS: &[Allowed] = &[
     allow(
         HeaderMissing,
         "x-codex-beta-features",
@@ -64,7 +64,7 @@ const CLASSIC_VS_LITE_HEADERS: &[Allowed] = &[
     allow(HeaderValue, "x-codex-routing-hint", ROUTED_MODEL),
 ];
 
-const EVERY_BODY: &[Allowed] = &[
+pub(super) const EVERY_BODY: &[Allowed] = &[
     allow(
         PathMissing,
         "client_metadata.x-codex-turn-metadata",
@@ -75,7 +75,7 @@ const EVERY_BODY: &[Allowed] = &[
 ];
 
 /// The classic body (`codex-apikey-gpt55-request.json`, `codex-followup-request.json`).
-const CLASSIC_TOOLS: &[Allowed] = &[
+pub(super) const CLASSIC_TOOLS: &[Allowed] = &[
     allow(PathMissing, "tools[custom]*", NO_CODEX_TOOLS),
     allow(PathMissing, "tools[tool_search]*", NO_CODEX_TOOLS),
     allow(PathMissing, "tools[web_search]*", NO_CODEX_TOOLS),
@@ -92,7 +92,7 @@ const CLASSIC_TOOLS: &[Allowed] = &[
 ];
 
 /// The follow-up's call and result vs `codex-followup-request.json`.
-const FOLLOW_UP_IDS: &[Allowed] = &[
+pub(super) const FOLLOW_UP_IDS: &[Allowed] = &[
     allow(PathMissing, "input[function_call].id", ITEM_IDS),
     allow(PathMissing, "input[function_call].status", ITEM_IDS),
     allow(PathMissing, "input[function_call_output].id", ITEM_IDS),
@@ -302,7 +302,7 @@ fn an_unauthorized_recovery_refresh_is_the_captured_refresh() {
 }
 
 /// The lite shape's tool item: sx's tools, as plain function tools.
-const LITE_TOOLS: &[Allowed] = &[
+pub(super) const LITE_TOOLS: &[Allowed] = &[
     allow(PathMissing, "input[additional_tools].id", ITEM_IDS),
     allow(
         PathMissing,

@@ -394,7 +394,7 @@ fn invalid_account_names_are_usage_errors() {
 // --- the browser flow ----------------------------------------------------------------------
 
 /// The binary running `--browser --no-open --port 0`, its stderr read line by line.
-struct Running {
+pub(super) struct Running {
     child: Child,
     lines: mpsc::Receiver<String>,
     stderr: String,
@@ -402,13 +402,18 @@ struct Running {
 
 impl Running {
     fn start(env: &Env) -> Running {
+        Running::start_on(env, "0")
+    }
+
+    /// With the callback ports `ports` (the hidden test-only `--port P[,Q…]`).
+    pub(super) fn start_on(env: &Env, ports: &str) -> Running {
         let mut child = Command::new(super::common::bin_path(BIN))
             .env_clear()
             .env("HOME", &env.home)
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .current_dir(&env.proj)
             .args(["-e", &format!("CODEX_AUTH_URL={}", env.server.url())])
-            .args(["--browser", "--no-open", "--port", "0"])
+            .args(["--browser", "--no-open", "--port", ports])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -432,7 +437,7 @@ impl Running {
     }
 
     /// The authorize URL the binary printed.
-    fn authorize_url(&mut self, issuer: &str) -> String {
+    pub(super) fn authorize_url(&mut self, issuer: &str) -> String {
         let prefix = format!("{issuer}/oauth/authorize?");
         loop {
             let line = self
@@ -454,7 +459,7 @@ impl Running {
     }
 
     /// Wait for the exit (killing a hung binary); exit status, stdout, all of stderr.
-    fn finish(mut self) -> (ExitStatus, String, String) {
+    pub(super) fn finish(mut self) -> (ExitStatus, String, String) {
         drop(self.child.stdin.take());
         let deadline = Instant::now() + Duration::from_secs(60);
         let status = loop {
@@ -485,7 +490,7 @@ impl Running {
 
 /// The authorize URL's parameters, checked against docs/protocols/codex.md §A.4; returns (port, state,
 /// code_challenge).
-fn check_authorize_url(url: &str) -> (u16, String, String) {
+pub(super) fn check_authorize_url(url: &str) -> (u16, String, String) {
     let query = url.split_once('?').unwrap().1;
     let params = parse_query(query);
     let keys: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
@@ -538,7 +543,7 @@ fn check_authorize_url(url: &str) -> (u16, String, String) {
 }
 
 /// A plain HTTP/1.1 GET to the callback server: (status, head and body).
-fn http_get(port: u16, path: &str) -> (u16, String) {
+pub(super) fn http_get(port: u16, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     write!(
@@ -552,7 +557,7 @@ fn http_get(port: u16, path: &str) -> (u16, String) {
     (status, text)
 }
 
-fn enqueue_exchange(env: &Env, auth: &AuthJson, minted: Option<&str>) {
+pub(super) fn enqueue_exchange(env: &Env, auth: &AuthJson, minted: Option<&str>) {
     env.server.enqueue(
         "POST",
         OAUTH_TOKEN_PATH,
@@ -697,4 +702,115 @@ fn browser_flow_pasted_url_with_a_wrong_state() {
     assert!(stderr.contains("state did not match"), "{stderr}");
     assert!(!env.auth_path().exists());
     assert!(env.server.requests().is_empty());
+}
+
+// --- after the sign-in: the suggested profile command, the wording ---------------------------
+
+/// The command `scorpiox-codex-login` suggests in its last line (between backticks, after
+/// "or run"), split into words.
+fn suggested(stdout: &str) -> Vec<String> {
+    let after = stdout
+        .rsplit_once("or run `")
+        .unwrap_or_else(|| panic!("no suggestion: {stdout}"))
+        .1;
+    let cmd = after.split_once('`').unwrap().0;
+    cmd.split_whitespace().map(String::from).collect()
+}
+
+#[test]
+fn the_suggested_write_profile_works_after_a_login() {
+    for name in [None, Some("work")] {
+        let env = Env::new();
+        device_flow(&env, vec![], &AuthJson::new());
+        let mut first = login(&env);
+        if let Some(n) = name {
+            first.args(["--name", n]);
+        }
+        let out = first.output().unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let words = suggested(&stdout);
+        assert_eq!(words[0], BIN, "{stdout}");
+        let asked = env.server.requests().len();
+
+        // Run exactly what was suggested.
+        let out = login(&env).args(&words[1..]).output().unwrap();
+        assert!(out.status.success(), "{name:?}: {}", stderr_of(&out));
+        assert_eq!(
+            env.server.requests().len(),
+            asked,
+            "no second sign-in: the existing login is used"
+        );
+        let (profile, file) = match name {
+            Some(n) => (format!("codex-{n}"), format!("~/.codex/accounts/{n}.json")),
+            None => ("codex".to_string(), String::new()),
+        };
+        let text = std::fs::read_to_string(
+            env.home
+                .join(".scorpiox/scorpiox-env")
+                .join(format!("{profile}.txt")),
+        )
+        .unwrap();
+        assert!(text.contains("PROVIDER=codex\n"), "{text}");
+        if name.is_some() {
+            assert!(
+                text.contains(&format!("CODEX_CREDENTIALS_FILE={file}\n")),
+                "{text}"
+            );
+        }
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&format!("ACTIVE_PROFILE={profile}"))
+        );
+    }
+}
+
+#[test]
+fn write_profile_over_a_file_that_is_no_login_says_so() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.auth_path().parent().unwrap()).unwrap();
+    std::fs::write(env.auth_path(), "{not json").unwrap();
+    let out = login(&env).arg("--write-profile").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        error_line(&out).contains("--force"),
+        "sign in again with --force"
+    );
+    assert!(!env.home.join(".scorpiox/scorpiox-env/codex.txt").exists());
+    assert!(env.server.requests().is_empty());
+}
+
+#[test]
+fn only_the_official_file_is_said_to_be_shared_with_the_official_cli() {
+    // The default file: the official Codex CLI reads it too.
+    let env = Env::new();
+    device_flow(&env, vec![], &AuthJson::new());
+    let out = login(&env).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stdout.contains("official Codex CLI uses this login too"),
+        "{stdout}"
+    );
+
+    // --name ACCOUNT, or another CODEX_CREDENTIALS_FILE: the official CLI never reads those.
+    for extra in [
+        vec!["--name".to_string(), "alice".to_string()],
+        vec![
+            "-e".to_string(),
+            format!(
+                "CODEX_CREDENTIALS_FILE={}",
+                env.home.join("elsewhere/auth.json").display()
+            ),
+        ],
+    ] {
+        device_flow(&env, vec![], &AuthJson::new());
+        let out = login(&env).args(&extra).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        assert!(stdout.contains("Saved the login to "), "{stdout}");
+        assert!(
+            !stdout.contains("official Codex CLI"),
+            "{extra:?}: {stdout}"
+        );
+    }
 }

@@ -1,33 +1,94 @@
 //! One agent scenario, the same on every HTTP wire, through the real binary: an image
 //! attached to the prompt, thinking, a tool loop (`read_file`), then a user function the model
 //! calls that goes back to the caller. The agent does not know which wire it talks to; each
-//! wire's mock answers in its own protocol and each request is checked in its own shape.
+//! wire's mock answers in its own protocol and each request is checked in its own shape. The
+//! same scenario runs again with `STREAMING=0` on every wire with a whole-answer form: the
+//! mock then answers the API's non-streamed object (`sx_testkit::whole`), and the events the
+//! caller sees are the same.
 
 use std::path::Path;
 
 use base64::Engine;
 use serde_json::{Value, json};
 use sx_testkit::auth::AuthJson;
-use sx_testkit::{MockResponse, anthropic, gemini, openai, responses, sse};
+use sx_testkit::{
+    CODEX_RESPONSES_PATH, MockResponse, PLATFORM_RESPONSES_PATH, anthropic, gemini, openai,
+    responses, sse, whole,
+};
 
 use super::common::{Env, json_lines, stderr_of};
-use super::wires::Wire;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wire {
+    Codex,
+    /// Codex with an OpenAI API key: the platform's Responses API.
+    CodexApiKey,
+    Anthropic,
+    Gemini,
+    Openai,
+}
 
 const NOTES: &str = "the secret word is pelican";
 const THINKING: &str = "I should read the notes first.";
 
-/// The scenario's answers on each wire.
-pub(super) trait Answers {
-    fn first_answer(self) -> MockResponse;
-    fn second_answer(self) -> MockResponse;
-}
+impl Wire {
+    fn path(self, streaming: bool) -> String {
+        match self {
+            Wire::Codex => CODEX_RESPONSES_PATH.to_string(),
+            Wire::CodexApiKey => PLATFORM_RESPONSES_PATH.to_string(),
+            Wire::Anthropic => anthropic::MESSAGES_PATH.to_string(),
+            Wire::Gemini if streaming => gemini::stream_path(gemini::MODEL),
+            Wire::Gemini => gemini::generate_path(gemini::MODEL),
+            Wire::Openai => openai::CHAT_PATH.to_string(),
+        }
+    }
 
-impl Answers for Wire {
-    /// Thinking, then a `read_file` call.
-    fn first_answer(self) -> MockResponse {
+    fn args(self, env: &Env) -> Vec<String> {
+        let url = env.server.url();
+        let e = |k: &str, v: &str| vec!["-e".to_string(), format!("{k}={v}")];
+        let mut a: Vec<String> = Vec::new();
+        match self {
+            Wire::Codex => a.extend(env.sx_args()),
+            Wire::CodexApiKey => {
+                a.extend(["--provider".into(), "codex".into()]);
+                a.extend(e("CODEX_BASE_URL", &format!("{url}/v1")));
+                a.extend(e("OPENAI_API_KEY", "sk-proj-scenario"));
+            }
+            Wire::Anthropic => {
+                a.extend(["--provider".into(), "anthropic".into()]);
+                a.extend(e("ANTHROPIC_BASE_URL", &url));
+                a.extend(e("ANTHROPIC_API_KEY", "sk-ant-test"));
+            }
+            Wire::Gemini => {
+                a.extend([
+                    "--provider".into(),
+                    "gemini".into(),
+                    "-m".into(),
+                    gemini::MODEL.into(),
+                ]);
+                a.extend(e("GEMINI_BASE_URL", &url));
+                a.extend(e("GEMINI_API_KEY", "gm-test"));
+                a.extend(e("GEMINI_CACHE", "0"));
+            }
+            Wire::Openai => {
+                a.extend([
+                    "--provider".into(),
+                    "openai".into(),
+                    "-m".into(),
+                    "local-model".into(),
+                ]);
+                a.extend(e("OPENAI_BASE_URL", &url));
+            }
+        }
+        a.extend(e("RETRY_BASE_DELAY_MS", "5"));
+        a
+    }
+
+    /// Thinking, then a `read_file` call: streamed, or the API's whole answer.
+    fn first_answer(self, streaming: bool) -> MockResponse {
         let args = r#"{"path":"notes.txt"}"#;
         match self {
-            Wire::Codex => {
+            Wire::Codex | Wire::CodexApiKey => {
                 let mut ev = vec![responses::created(responses::RESP_ID)];
                 ev.extend(responses::reasoning_events(
                     responses::REASONING_ID,
@@ -41,56 +102,123 @@ impl Answers for Wire {
                     args,
                 ));
                 ev.push(responses::completed(responses::RESP_ID, Default::default()));
-                MockResponse::sse(sse::encode(&responses::finalize(ev)))
+                answer(streaming, responses::finalize(ev), whole::responses)
             }
-            Wire::Anthropic => MockResponse::sse(sse::encode(&anthropic::thinking_tool_turn(
-                THINKING,
-                "Reading.",
-                "toolu_read",
-                "read_file",
-                args,
-            ))),
-            Wire::Gemini => MockResponse::sse(gemini::encode(&[
-                gemini::chunk(vec![gemini::thought(THINKING)]),
-                gemini::chunk(vec![gemini::signed(
-                    gemini::call(Some("call_read"), "read_file", json!({"path": "notes.txt"})),
-                    gemini::SIGNATURE,
-                )]),
-                gemini::finish(vec![], "STOP", gemini::USAGE),
-            ])),
-            Wire::Openai => MockResponse::sse(openai::thinking_tool_call_turn(
-                THINKING,
-                "call_read",
-                "read_file",
-                args,
-            )),
+            Wire::Anthropic => answer(
+                streaming,
+                anthropic::thinking_tool_turn(
+                    THINKING,
+                    "Reading.",
+                    "toolu_read",
+                    "read_file",
+                    args,
+                ),
+                |ev| whole::anthropic(&ev),
+            ),
+            Wire::Gemini => {
+                let ev = vec![
+                    gemini::chunk(vec![gemini::thought(THINKING)]),
+                    gemini::chunk(vec![gemini::signed(
+                        gemini::call(Some("call_read"), "read_file", json!({"path": "notes.txt"})),
+                        gemini::SIGNATURE,
+                    )]),
+                    gemini::finish(vec![], "STOP", gemini::USAGE),
+                ];
+                if streaming {
+                    MockResponse::sse(gemini::encode(&ev))
+                } else {
+                    MockResponse::json(200, whole::gemini(&ev))
+                }
+            }
+            Wire::Openai => {
+                let chunks =
+                    openai::thinking_tool_call_chunks(THINKING, "call_read", "read_file", args);
+                if streaming {
+                    MockResponse::sse(openai::encode(&chunks))
+                } else {
+                    MockResponse::json(200, whole::openai(&chunks))
+                }
+            }
         }
     }
 
     /// A call of the user function `deploy`.
-    fn second_answer(self) -> MockResponse {
+    fn second_answer(self, streaming: bool) -> MockResponse {
         let args = r#"{"target":"prod"}"#;
         match self {
-            Wire::Codex => MockResponse::sse(sse::encode(&responses::function_call_turn(
-                "call_deploy",
-                "deploy",
-                args,
-            ))),
-            Wire::Anthropic => MockResponse::sse(sse::encode(&anthropic::tool_turn(
-                "toolu_deploy",
-                "deploy",
-                args,
-            ))),
-            Wire::Gemini => MockResponse::sse(gemini::encode(&gemini::call_turn(
-                Some("call_deploy"),
-                "deploy",
-                json!({"target": "prod"}),
-                None,
-            ))),
+            Wire::Codex | Wire::CodexApiKey => answer(
+                streaming,
+                responses::function_call_turn("call_deploy", "deploy", args),
+                whole::responses,
+            ),
+            Wire::Anthropic => answer(
+                streaming,
+                anthropic::tool_turn("toolu_deploy", "deploy", args),
+                |ev| whole::anthropic(&ev),
+            ),
+            Wire::Gemini => {
+                let ev = gemini::call_turn(
+                    Some("call_deploy"),
+                    "deploy",
+                    json!({"target": "prod"}),
+                    None,
+                );
+                if streaming {
+                    MockResponse::sse(gemini::encode(&ev))
+                } else {
+                    MockResponse::json(200, whole::gemini(&ev))
+                }
+            }
             Wire::Openai => {
-                MockResponse::sse(openai::tool_call_turn("call_deploy", "deploy", args))
+                let chunks = openai::thinking_tool_call_chunks("", "call_deploy", "deploy", args);
+                if streaming {
+                    MockResponse::sse(openai::encode(&chunks))
+                } else {
+                    MockResponse::json(200, whole::openai(&chunks))
+                }
             }
         }
+    }
+
+    /// What the request says about streaming: the body's `stream`, Gemini's path.
+    fn check_streaming(self, req: &sx_testkit::Recorded, streaming: bool) {
+        let accept = req.header("accept").unwrap_or_default().to_string();
+        match self {
+            Wire::Gemini => {} // the path says it (requests_to above)
+            _ => assert_eq!(req.json()["stream"], json!(streaming), "{self:?}"),
+        }
+        match self {
+            Wire::Codex | Wire::CodexApiKey | Wire::Openai => {
+                let want = if streaming {
+                    "text/event-stream"
+                } else {
+                    "application/json"
+                };
+                assert_eq!(accept, want, "{self:?}");
+            }
+            Wire::Anthropic => assert_eq!(accept, "application/json"),
+            Wire::Gemini => {}
+        }
+        if self == Wire::Openai {
+            assert_eq!(
+                req.json().get("stream_options").is_some(),
+                streaming,
+                "stream_options only on a stream"
+            );
+        }
+    }
+}
+
+/// A Messages or Responses turn as an SSE stream, or as the API's whole answer.
+fn answer(
+    streaming: bool,
+    events: Vec<Value>,
+    whole: impl FnOnce(Vec<Value>) -> Value,
+) -> MockResponse {
+    if streaming {
+        MockResponse::sse(sse::encode(&events))
+    } else {
+        MockResponse::json(200, whole(events))
     }
 }
 
@@ -104,9 +232,12 @@ pub(super) fn png(dir: &Path) -> std::path::PathBuf {
     p
 }
 
-fn run(wire: Wire) {
+/// Run the scenario; the `stream-json` events the caller saw.
+fn run(wire: Wire, streaming: bool) -> Vec<Value> {
     let env = Env::new();
-    env.login(AuthJson::new());
+    if wire != Wire::CodexApiKey {
+        env.login(AuthJson::new());
+    }
     std::fs::write(env.proj.join("notes.txt"), NOTES).unwrap();
     let functions = env.proj.join("functions.json");
     std::fs::write(
@@ -117,10 +248,15 @@ fn run(wire: Wire) {
     )
     .unwrap();
     let image = png(&env.proj);
-    let path = wire.path();
-    env.server.enqueue("POST", &path, wire.first_answer());
-    env.server.enqueue("POST", &path, wire.second_answer());
+    let path = wire.path(streaming);
+    env.server
+        .enqueue("POST", &path, wire.first_answer(streaming));
+    env.server
+        .enqueue("POST", &path, wire.second_answer(streaming));
     let mut args = wire.args(&env);
+    if !streaming {
+        args.extend(["-e".to_string(), "STREAMING=0".to_string()]);
+    }
     args.extend(
         [
             "-p",
@@ -159,6 +295,26 @@ fn run(wire: Wire) {
 
     let reqs = env.server.requests_to(&path);
     assert_eq!(reqs.len(), 2, "{wire:?}");
+    assert_eq!(
+        env.server.requests().len(),
+        2,
+        "{wire:?}: nothing else was asked"
+    );
+    for r in &reqs {
+        wire.check_streaming(r, streaming);
+    }
+    if wire == Wire::CodexApiKey {
+        assert_eq!(
+            reqs[0].header("authorization"),
+            Some("Bearer sk-proj-scenario")
+        );
+        assert_eq!(reqs[0].header("chatgpt-account-id"), None);
+        assert_eq!(
+            reqs[0].header("content-encoding"),
+            None,
+            "never zstd with a key"
+        );
+    }
     let first = reqs[0].text();
     let pixel_b64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
     assert!(
@@ -167,7 +323,7 @@ fn run(wire: Wire) {
     );
     let first_json = reqs[0].json();
     let image_shape = match wire {
-        Wire::Codex => first_json.to_string().contains("\"input_image\""),
+        Wire::Codex | Wire::CodexApiKey => first_json.to_string().contains("\"input_image\""),
         Wire::Anthropic => first_json.to_string().contains("\"type\":\"image\""),
         Wire::Gemini => first_json.to_string().contains("\"inlineData\""),
         Wire::Openai => first_json.to_string().contains("\"image_url\""),
@@ -182,30 +338,120 @@ fn run(wire: Wire) {
         "{wire:?}: the tool result went back"
     );
     match wire {
-        Wire::Codex => assert!(second.contains(responses::ENCRYPTED_CONTENT)),
+        Wire::Codex | Wire::CodexApiKey => assert!(second.contains(responses::ENCRYPTED_CONTENT)),
         Wire::Anthropic => assert!(second.contains(anthropic::SIGNATURE)),
         Wire::Gemini => assert!(second.contains(gemini::SIGNATURE)),
         // Chat Completions has no thinking state to return.
         Wire::Openai => assert!(!second.contains(THINKING)),
     }
+    events
+}
+
+/// What the caller sees, apart from what differs run to run (the session's id and folder) and
+/// how the deltas were split.
+fn seen(events: Vec<Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for e in events {
+        let ty = e["type"].as_str().unwrap_or("").to_string();
+        if ty == "session" {
+            continue;
+        }
+        if let Some(last) = out.last_mut()
+            && last["type"] == ty.as_str()
+            && (ty == "text_delta" || ty == "thinking_delta")
+        {
+            let t = format!(
+                "{}{}",
+                last["text"].as_str().unwrap_or(""),
+                e["text"].as_str().unwrap_or("")
+            );
+            last["text"] = json!(t);
+            continue;
+        }
+        out.push(e);
+    }
+    out
+}
+
+/// `STREAMING=0`: the whole answers reach the caller as the same events as the streams.
+fn unstreamed(wire: Wire) {
+    let streamed = seen(run(wire, true));
+    let whole = seen(run(wire, false));
+    assert_eq!(whole, streamed, "{wire:?}");
 }
 
 #[test]
 fn the_agent_scenario_on_codex() {
-    run(Wire::Codex);
+    run(Wire::Codex, true);
+}
+
+#[test]
+fn the_agent_scenario_on_codex_with_an_api_key() {
+    run(Wire::CodexApiKey, true);
 }
 
 #[test]
 fn the_agent_scenario_on_anthropic() {
-    run(Wire::Anthropic);
+    run(Wire::Anthropic, true);
 }
 
 #[test]
 fn the_agent_scenario_on_gemini() {
-    run(Wire::Gemini);
+    run(Wire::Gemini, true);
 }
 
 #[test]
 fn the_agent_scenario_on_openai() {
-    run(Wire::Openai);
+    run(Wire::Openai, true);
+}
+
+// STREAMING=0: the same scenario, answered whole. (Codex with a ChatGPT login has no
+// non-streamed form; `streaming::*` checks that it stays streamed and says so once.)
+
+#[test]
+fn the_agent_scenario_unstreamed_on_codex_with_an_api_key() {
+    unstreamed(Wire::CodexApiKey);
+}
+
+#[test]
+fn the_agent_scenario_unstreamed_on_anthropic() {
+    unstreamed(Wire::Anthropic);
+}
+
+#[test]
+fn the_agent_scenario_unstreamed_on_gemini() {
+    unstreamed(Wire::Gemini);
+}
+
+#[test]
+fn the_agent_scenario_unstreamed_on_openai() {
+    unstreamed(Wire::Openai);
+}
+
+/// The scenario's streamed answers for the wires of `super::wires` (the router's tests reuse
+/// them as their upstreams' answers).
+pub(super) trait Answers {
+    fn first_answer(self) -> MockResponse;
+    fn second_answer(self) -> MockResponse;
+}
+
+impl Answers for super::wires::Wire {
+    fn first_answer(self) -> MockResponse {
+        Wire::from(self).first_answer(true)
+    }
+
+    fn second_answer(self) -> MockResponse {
+        Wire::from(self).second_answer(true)
+    }
+}
+
+impl From<super::wires::Wire> for Wire {
+    fn from(w: super::wires::Wire) -> Wire {
+        match w {
+            super::wires::Wire::Codex => Wire::Codex,
+            super::wires::Wire::Anthropic => Wire::Anthropic,
+            super::wires::Wire::Gemini => Wire::Gemini,
+            super::wires::Wire::Openai => Wire::Openai,
+        }
+    }
 }

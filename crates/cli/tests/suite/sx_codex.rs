@@ -612,20 +612,8 @@ fn malformed_inputs_give_one_line_and_the_right_exit_code() {
             code: 3,
             words: &["tokens.refresh_token"],
         },
-        Case {
-            name: "API-key auth.json",
-            setup: |env| {
-                std::fs::create_dir_all(env.home.join(".codex")).unwrap();
-                std::fs::write(
-                    env.auth_path(),
-                    r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test"}"#,
-                )
-                .unwrap();
-            },
-            args: &["-p", "hi"],
-            code: 3,
-            words: &["API key, not a ChatGPT login"],
-        },
+        // An API-key auth.json (`codex login --with-api-key`) is no longer an error: codex uses
+        // its key, as the official client does (codex_apikey::an_api_key_login_of_the_official_cli_is_used).
         Case {
             name: "bad JWT",
             setup: |env| {

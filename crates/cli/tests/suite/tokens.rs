@@ -385,9 +385,11 @@ fn refreshtoken_leaves_a_fresh_token_alone_unless_forced() {
         "{stdout}"
     );
     assert_eq!(saved["tokens"]["refresh_token"], "rt-b");
+    // A forced refresh says what the official client says for a refresh it decides on: it
+    // sends no other value (codex-refresh-request.json).
     assert_eq!(
         env.server.requests_to(OAUTH_TOKEN_PATH)[0].json()["refresh_reason"],
-        "manual"
+        "proactive_expiry"
     );
     assert_eq!(
         std::fs::metadata(env.auth_path())
@@ -434,4 +436,46 @@ fn refreshtoken_on_another_file_and_its_failures() {
     let out = refresh(&env, &["--credentials-file", "/nonexistent/auth.json"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(error_line(&out).contains("/nonexistent/auth.json"));
+}
+
+#[test]
+fn a_refresh_token_code_means_sign_in_again_at_any_status() {
+    for (code, says) in [
+        ("refresh_token_expired", "expired"),
+        ("refresh_token_reused", "already used"),
+        ("refresh_token_invalidated", "revoked"),
+    ] {
+        for status in [400, 403, 502] {
+            let env = Env::new();
+            let before = env.login(AuthJson::new().expires_in(-60));
+            env.server.enqueue(
+                "POST",
+                OAUTH_TOKEN_PATH,
+                MockResponse::json(status, oauth_error(code)),
+            );
+            // The refresh command, and sx itself (its token expired: nothing to fall back on).
+            let out = refresh(&env, &[]);
+            assert_eq!(out.status.code(), Some(3), "{code} {status}");
+            let line = error_line(&out);
+            assert!(
+                line.contains(says) && line.contains("sign in again"),
+                "{code} {status}: {line}"
+            );
+            assert_eq!(
+                env.server.requests_to(OAUTH_TOKEN_PATH).len(),
+                1,
+                "not retried"
+            );
+            env.server.enqueue(
+                "POST",
+                OAUTH_TOKEN_PATH,
+                MockResponse::json(status, oauth_error(code)),
+            );
+            let out = env.sx().args(["-p", "hi"]).output().unwrap();
+            assert_eq!(out.status.code(), Some(3), "sx: {code} {status}");
+            assert!(error_line(&out).contains("sign in again"));
+            assert!(env.server.requests_to(CODEX_RESPONSES_PATH).is_empty());
+            assert_eq!(read_json(&env.auth_path()), before.to_json(), "untouched");
+        }
+    }
 }

@@ -24,12 +24,14 @@ pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 const REFRESH_INTERVAL: Duration = Duration::from_secs(8 * 24 * 3600);
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 
+/// The `refresh_reason` of a refresh request: only the two values the official client sends
+/// (tests/fixtures/captures/codex-refresh-request.json). A refresh sx decides on by itself —
+/// a token about to expire, or `scorpiox-codex-refreshtoken --force` — is `proactive_expiry`;
+/// one after the back-end refused the token is `unauthorized_recovery`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshReason {
     ProactiveExpiry,
     UnauthorizedRecovery,
-    /// `scorpiox-codex-refreshtoken --force` and the like.
-    Manual,
 }
 
 impl RefreshReason {
@@ -37,7 +39,6 @@ impl RefreshReason {
         match self {
             RefreshReason::ProactiveExpiry => "proactive_expiry",
             RefreshReason::UnauthorizedRecovery => "unauthorized_recovery",
-            RefreshReason::Manual => "manual",
         }
     }
 }
@@ -362,19 +363,23 @@ pub fn refresh_body(refresh_token: &str, reason: RefreshReason) -> Value {
     })
 }
 
-/// Map a failed refresh response to an error: only 401 is permanent (docs/protocols/codex.md §A.6).
+/// Map a failed refresh response to an error (docs/protocols/codex.md §A.6). Permanent — the
+/// login is dead, sign in again — is a 401, or a `refresh_token_expired` / `_reused` /
+/// `_invalidated` code at any status, as the official client classifies it; anything else may
+/// pass (exit 1, a still-valid token is used meanwhile).
 pub fn refresh_error(status: u16, body: &[u8]) -> AuthError {
     let ErrorBody { code, message, .. } = ErrorBody::parse(body);
-    if status == 401 {
-        let reason = match code.as_deref() {
-            Some("refresh_token_expired") => RefreshFailure::Expired,
-            Some("refresh_token_reused") => RefreshFailure::Reused,
-            Some("refresh_token_invalidated") => RefreshFailure::Revoked,
-            _ => RefreshFailure::Other,
-        };
+    let reason = match code.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("refresh_token_expired") => Some(RefreshFailure::Expired),
+        Some("refresh_token_reused") => Some(RefreshFailure::Reused),
+        Some("refresh_token_invalidated") => Some(RefreshFailure::Revoked),
+        _ if status == 401 => Some(RefreshFailure::Other),
+        _ => None,
+    };
+    if let Some(reason) = reason {
         AuthError::RefreshRejected {
             reason,
-            detail: format!("HTTP 401: {message}"),
+            detail: format!("HTTP {status}: {message}"),
         }
     } else {
         AuthError::RefreshTransient {

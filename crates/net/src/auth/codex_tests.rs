@@ -107,6 +107,52 @@ fn refresh_error_mapping() {
     let e = refresh_error(502, b"bad gateway\n");
     assert!(matches!(e, AuthError::RefreshTransient { .. }));
     assert!(e.to_string().contains("HTTP 502: bad gateway"));
+    // Another status without a refresh-token code may pass.
+    let e = refresh_error(
+        400,
+        br#"{"error":{"code":"invalid_request","message":"bad"}}"#,
+    );
+    assert!(matches!(e, AuthError::RefreshTransient { .. }), "{e:?}");
+}
+
+#[test]
+fn a_refresh_token_code_is_permanent_at_any_status() {
+    for status in [400, 403, 409, 500, 502] {
+        for (code, reason) in [
+            ("refresh_token_expired", RefreshFailure::Expired),
+            ("refresh_token_reused", RefreshFailure::Reused),
+            ("refresh_token_invalidated", RefreshFailure::Revoked),
+        ] {
+            let body = format!(
+                r#"{{"error":{{"message":"m","type":"invalid_request_error","code":"{code}"}}}}"#
+            );
+            let e = refresh_error(status, body.as_bytes());
+            assert!(
+                matches!(&e, AuthError::RefreshRejected { reason: r, .. } if *r == reason),
+                "{status} {code}: {e:?}"
+            );
+            assert_eq!(e.exit_code(), 3, "{status} {code}");
+            assert!(!e.is_retryable(), "{status} {code}");
+            assert!(e.to_string().contains("sign in again"), "{e}");
+        }
+    }
+}
+
+#[test]
+fn refresh_reasons_are_the_official_clients_only() {
+    let captured: Vec<String> =
+        sx_testkit::fixture_json("captures/codex-refresh-request.json")["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["body"]["refresh_reason"].as_str().unwrap().to_string())
+            .collect();
+    for r in [
+        RefreshReason::ProactiveExpiry,
+        RefreshReason::UnauthorizedRecovery,
+    ] {
+        assert!(captured.contains(&r.as_str().to_string()), "{r:?}");
+    }
 }
 
 #[test]

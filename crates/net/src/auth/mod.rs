@@ -6,8 +6,10 @@
 //! code.
 
 pub mod codex;
+mod codex_auth;
 mod credentials;
 mod jwt;
+pub mod logout;
 pub mod oauth;
 pub mod remote;
 pub mod source;
@@ -17,6 +19,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use codex::{AuthFile, RefreshReason};
+pub use codex_auth::{CodexAuth, codex_auth};
 pub use credentials::{ApiKey, CodexOAuth, Credential, Credentials, KeyHeader, NoAuth};
 pub use jwt::{Claims, decode_claims};
 pub use remote::{RemoteSource, parse_token_document};

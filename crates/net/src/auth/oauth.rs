@@ -29,6 +29,9 @@ pub use device::{DeviceAuthorization, DeviceCode, DevicePoll};
 pub const DEFAULT_ISSUER: &str = "https://auth.openai.com";
 /// The callback port of the browser flow (docs/protocols/codex.md §A.3).
 pub const DEFAULT_PORT: u16 = 1455;
+/// The callback ports the browser flow tries, in order: the official client's default, then
+/// the fallback its redirect allow-list also holds (docs/protocols/codex.md §A.4).
+pub const CALLBACK_PORTS: [u16; 2] = [DEFAULT_PORT, 1457];
 /// The scopes the official client asks for (docs/protocols/codex.md §A.4).
 pub const SCOPE: &str =
     "openid profile email offline_access api.connectors.read api.connectors.invoke";
@@ -106,8 +109,22 @@ pub enum OAuthError {
     )]
     Bind { port: u16, detail: String },
 
+    #[error(
+        "cannot listen on any sign-in callback port ({}: all in use); finish or cancel the other sign-ins using them (or use the device code: run scorpiox-codex-login without --browser)",
+        join_ports(ports)
+    )]
+    PortsBusy { ports: Vec<u16> },
+
     #[error("no secure random numbers available ({0}); check the system's entropy source")]
     Random(String),
+}
+
+fn join_ports(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect::<Vec<_>>()
+        .join(", then ")
 }
 
 fn detail_suffix(detail: &str) -> String {
@@ -137,6 +154,7 @@ impl OAuthError {
             | OAuthError::Network { .. }
             | OAuthError::Protocol { .. }
             | OAuthError::Bind { .. }
+            | OAuthError::PortsBusy { .. }
             | OAuthError::Random(_) => EXIT_RUNTIME,
         }
     }
@@ -145,7 +163,9 @@ impl OAuthError {
     pub fn is_retryable(&self) -> bool {
         match self {
             OAuthError::Server { status, .. } => *status == 429 || *status >= 500,
-            OAuthError::Network { .. } | OAuthError::Bind { .. } => true,
+            OAuthError::Network { .. } | OAuthError::Bind { .. } | OAuthError::PortsBusy { .. } => {
+                true
+            }
             OAuthError::DeviceCodeNotEnabled { .. }
             | OAuthError::Denied { .. }
             | OAuthError::Expired

@@ -115,14 +115,13 @@ impl LocalSource {
 
     /// Refresh now, whatever the expiry (`scorpiox-codex-refreshtoken`). Returns the file as it
     /// was before and after. With `force == false` a token that is not due is left alone.
+    /// Either way the request says `proactive_expiry`: the official client has no other
+    /// reason for a refresh it decides on itself.
     pub async fn refresh_now(&self, force: bool) -> Result<(AuthFile, AuthFile), AuthError> {
         let before = self.load()?;
-        let reason = if force {
-            RefreshReason::Manual
-        } else {
-            RefreshReason::ProactiveExpiry
-        };
-        let after = self.refresh(reason, None, force).await?;
+        let after = self
+            .refresh(RefreshReason::ProactiveExpiry, None, force)
+            .await?;
         Ok((before, after))
     }
 

@@ -12,6 +12,7 @@ mod catalog;
 mod errors;
 mod request;
 mod stream;
+mod whole;
 
 use std::sync::Arc;
 
@@ -46,6 +47,8 @@ pub struct AnthropicWire {
     messages_url: String,
     models_url: String,
     thinking_budget: u32,
+    /// `STREAMING=0`: ask for the whole answer (`"stream": false`).
+    streaming: bool,
 }
 
 /// Open the Anthropic provider from the configuration. `ANTHROPIC_AUTH_TOKEN` (a gateway's
@@ -86,7 +89,8 @@ pub fn open(
         .u64("THINKING_BUDGET")
         .map_or(10_000, |b| b.min(u64::from(u32::MAX)) as u32);
     Ok(HttpProvider {
-        wire: AnthropicWire::new(provider, base, thinking_budget),
+        wire: AnthropicWire::new(provider, base, thinking_budget)
+            .with_streaming(super::streaming(config)),
         runtime,
     })
 }
@@ -102,7 +106,14 @@ impl AnthropicWire {
             messages_url: format!("{base}/v1/messages"),
             models_url: format!("{base}/v1/models"),
             thinking_budget,
+            streaming: true,
         }
+    }
+
+    /// `false`: ask for the whole answer at once (`STREAMING=0`).
+    pub fn with_streaming(mut self, streaming: bool) -> AnthropicWire {
+        self.streaming = streaming;
+        self
     }
 
     /// Headers on every request (`/v1/messages` and `/v1/models`), besides the credentials.
@@ -139,7 +150,7 @@ impl Wire for AnthropicWire {
     }
 
     fn build(&self, req: &Request<'_>) -> Result<WireRequest, ProviderError> {
-        let body = build_body(
+        let mut body = build_body(
             req,
             &BodyContext {
                 provider: self.provider,
@@ -147,6 +158,9 @@ impl Wire for AnthropicWire {
                 thinking_budget: self.thinking_budget,
             },
         );
+        if !self.streaming {
+            body.whole_answer();
+        }
         let json = Bytes::from(serde_json::to_vec(&body).expect("request body serializes"));
         // The official client's order (claude-apikey-request.json): accept, content-type, …,
         // anthropic-version.
@@ -171,6 +185,10 @@ impl Wire for AnthropicWire {
 
     fn stream(&self, _req: &Request<'_>) -> MessagesStream {
         MessagesStream::new(self.provider)
+    }
+
+    fn streamed(&self, _req: &Request<'_>) -> bool {
+        self.streaming
     }
 
     /// `GET /v1/models`, following `has_more`/`last_id` pages.

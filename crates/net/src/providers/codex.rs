@@ -6,14 +6,22 @@
 //! routing hint and, within a turn, `x-codex-turn-state`. Response: SSE events,
 //! `response.output_item.done` being the authoritative item and `response.completed` the only
 //! success (`codex/stream.rs`). Sending, retries and 401 recovery are the shared runtime's.
+//!
+//! With an OpenAI API key instead of a ChatGPT login (`auth::codex_auth` decides), the same
+//! wire speaks to the platform's Responses API at `https://api.openai.com/v1/responses`, as the
+//! official client does with an API key (codex-apikey-gpt55-request.json): no compression, no
+//! routing hint, no account id, no live catalog; there `STREAMING=0` asks for the whole answer
+//! (`codex/whole.rs`), which the ChatGPT backend refuses.
 
 mod catalog;
 mod errors;
 mod rate_limits;
 mod request;
 mod stream;
+mod whole;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -23,7 +31,7 @@ use tokio::sync::OnceCell;
 
 use super::{Caching, Capabilities, ModelInfo, OpenOptions};
 use crate::ProviderId;
-use crate::auth::{CodexOAuth, open_token_source};
+use crate::auth::{ApiKey, CodexAuth, CodexOAuth, Credentials, KeyHeader, codex_auth};
 use crate::error::ProviderError;
 use crate::event::{EventSink, StreamEvent};
 use crate::http::{ClientIdentity, zstd_body};
@@ -43,11 +51,27 @@ pub const CODEX_WIRE_VERSION: &str = "0.169.0";
 /// The originator sx sends unless `CODEX_ORIGINATOR` overrides it.
 const SX_ORIGINATOR: &str = "sx";
 
+/// Where a ChatGPT login's requests go unless `CODEX_BASE_URL` says otherwise.
+pub const CHATGPT_BASE_URL: &str = "https://chatgpt.com/backend-api/codex";
+
+/// Where an API key's requests go unless `CODEX_BASE_URL` says otherwise (the official
+/// client's default for API-key auth, docs/protocols/codex.md §B.1).
+pub const PLATFORM_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// The one-time notice when `STREAMING=0` cannot be honoured.
+const STREAMING_IGNORED: &str = "STREAMING=0 is ignored with a ChatGPT login: the ChatGPT backend only answers streamed requests (with an OpenAI API key, codex can answer unstreamed)";
+
 pub type CodexProvider = HttpProvider<CodexWire>;
 
 pub struct CodexWire {
     base: String,
     responses_url: String,
+    /// A ChatGPT login (the ChatGPT backend); `false`: an API key (the platform API).
+    chatgpt: bool,
+    /// `STREAMING` (honoured with an API key only).
+    streaming: bool,
+    /// The `STREAMING=0` notice was given (once per process).
+    streaming_noticed: AtomicBool,
     client_version: HeaderValue,
     originator: HeaderValue,
     installation_id: Option<String>,
@@ -80,17 +104,36 @@ pub fn open(config: &sx_config::Config, opts: OpenOptions) -> Result<CodexProvid
         ))
     })?;
     let http = crate::http::client(&identity).map_err(ProviderError::Config)?;
-    let tokens = open_token_source(config, &http, &identity)?;
-    let base = config
-        .get_nonempty("CODEX_BASE_URL")
-        .unwrap_or("https://chatgpt.com/backend-api/codex")
-        .trim_end_matches('/')
-        .to_string();
+    let (credentials, chatgpt): (Arc<dyn Credentials>, bool) =
+        match codex_auth(config, &http, &identity)? {
+            CodexAuth::ChatGpt(source) => (Arc::new(CodexOAuth { source }), true),
+            CodexAuth::ApiKey { key, key_name } => (
+                Arc::new(ApiKey::new(
+                    ProviderId::Codex,
+                    key_name,
+                    KeyHeader::Bearer,
+                    &key,
+                )?),
+                false,
+            ),
+        };
+    // An explicit CODEX_BASE_URL wins (tests, proxies); else the credential's own back-end.
+    let default_base = if chatgpt {
+        CHATGPT_BASE_URL
+    } else {
+        PLATFORM_BASE_URL
+    };
+    let base = match config.get_nonempty("CODEX_BASE_URL") {
+        Some(b) if !config.is_default("CODEX_BASE_URL") => b,
+        _ => default_base,
+    }
+    .trim_end_matches('/')
+    .to_string();
     let runtime = Runtime::with_client(
         config,
         http,
         identity,
-        Arc::new(CodexOAuth { source: tokens }),
+        credentials,
         opts.traffic,
         ProviderId::Codex,
     );
@@ -98,10 +141,14 @@ pub fn open(config: &sx_config::Config, opts: OpenOptions) -> Result<CodexProvid
         wire: CodexWire {
             responses_url: format!("{base}/responses"),
             base,
+            chatgpt,
+            streaming: super::streaming(config),
+            streaming_noticed: AtomicBool::new(false),
             client_version: client_version_header,
             originator,
             installation_id: config.home().and_then(installation_id),
-            compress: true,
+            // As the official client: zstd for the ChatGPT backend, never with an API key.
+            compress: chatgpt,
             turn_state: Mutex::new(None),
             catalog: OnceCell::new(),
         },
@@ -163,8 +210,9 @@ impl Wire for CodexWire {
 
     async fn prepare(&self, rt: &Runtime, req: &Request<'_>) {
         // Only a model the built-in table lacks costs a catalog request (once per process);
-        // a catalog that cannot be had leaves the fallback in place.
-        if builtin(req.model).is_none() {
+        // a catalog that cannot be had leaves the fallback in place. The platform API has no
+        // Codex catalog.
+        if self.chatgpt && builtin(req.model).is_none() {
             self.catalog
                 .get_or_init(|| async { self.fetch_catalog(rt).await.ok() })
                 .await;
@@ -178,6 +226,8 @@ impl Wire for CodexWire {
             &BodyContext {
                 model,
                 installation_id: self.installation_id.as_deref(),
+                chatgpt_backend: self.chatgpt,
+                stream: self.streamed(req),
             },
         );
         let json = Bytes::from(serde_json::to_vec(&body).expect("request body serializes"));
@@ -201,11 +251,21 @@ impl Wire for CodexWire {
         if model.responses_lite {
             set("x-openai-internal-codex-responses-lite", "true")?;
         }
-        set("x-codex-routing-hint", &format!("model={}", req.model))?;
+        if self.chatgpt {
+            // The ChatGPT backend's routing; the platform API has none.
+            set("x-codex-routing-hint", &format!("model={}", req.model))?;
+        }
         set("x-client-request-id", req.session_id)?;
         set("session-id", req.session_id)?;
         set("thread-id", req.session_id)?;
-        set("accept", "text/event-stream")?;
+        set(
+            "accept",
+            if self.streamed(req) {
+                "text/event-stream"
+            } else {
+                "application/json"
+            },
+        )?;
         if self.compress {
             set("content-encoding", "zstd")?;
         }
@@ -245,6 +305,10 @@ impl Wire for CodexWire {
         if let Some(limits) = rate_limits::parse(headers) {
             sink(StreamEvent::RateLimits(&limits));
         }
+        if self.chatgpt && !self.streaming && !self.streaming_noticed.swap(true, Ordering::Relaxed)
+        {
+            sink(StreamEvent::Notice(STREAMING_IGNORED));
+        }
     }
 
     fn map_error(&self, status: u16, headers: &HeaderMap, body: &[u8], url: &str) -> ProviderError {
@@ -255,7 +319,18 @@ impl Wire for CodexWire {
         ResponsesStream::default()
     }
 
+    /// The ChatGPT backend answers only streamed requests ("Stream must be set to true"), so
+    /// only an API key's requests follow `STREAMING=0`.
+    fn streamed(&self, _req: &Request<'_>) -> bool {
+        self.streaming || self.chatgpt
+    }
+
     async fn list_models(&self, rt: &Runtime) -> Result<Vec<ModelInfo>, ProviderError> {
+        if !self.chatgpt {
+            return Err(ProviderError::Config(
+                "the platform API has no Codex model catalog (an API key is in use)".into(),
+            ));
+        }
         Ok(self.fetch_catalog(rt).await?.listed)
     }
 }

@@ -272,3 +272,69 @@ async fn without_a_catalog_an_unknown_model_gets_the_classic_fallback() {
     assert_eq!(r.header("x-openai-internal-codex-responses-lite"), None);
     assert_eq!(r.json()["reasoning"], Value::Null);
 }
+
+/// The codex provider opened with exactly `overrides` (no CODEX_BASE_URL unless given) and a
+/// credential file at `auth`.
+fn open_with(dir: &std::path::Path, overrides: &[(&str, &str)]) -> CodexProvider {
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut all = vec![
+        ("PROVIDER".to_string(), "codex".to_string()),
+        (
+            "CODEX_CREDENTIALS_FILE".to_string(),
+            dir.join("auth.json").display().to_string(),
+        ),
+    ];
+    all.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let config = sx_config::load(&sx_config::LoadOptions {
+        cwd: dir.to_path_buf(),
+        home: Some(home),
+        exe_dir: Some(dir.join("exe")),
+        env: Some(Vec::new()),
+        overrides: all,
+    })
+    .unwrap();
+    open(&config, OpenOptions::default()).unwrap()
+}
+
+#[test]
+fn an_api_key_goes_to_the_platform_api_and_a_login_to_the_chatgpt_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    // No login: OPENAI_API_KEY → https://api.openai.com/v1, uncompressed.
+    let p = open_with(dir.path(), &[("OPENAI_API_KEY", "sk-1")]);
+    assert_eq!(p.wire.responses_url, "https://api.openai.com/v1/responses");
+    assert!(!p.wire.chatgpt && !p.wire.compress);
+    // CODEX_BASE_URL, when set, wins for a key too (tests, proxies).
+    let p = open_with(
+        dir.path(),
+        &[
+            ("OPENAI_API_KEY", "sk-1"),
+            ("CODEX_BASE_URL", "http://127.0.0.1:9/v1/"),
+        ],
+    );
+    assert_eq!(p.wire.responses_url, "http://127.0.0.1:9/v1/responses");
+    // A ChatGPT login wins over OPENAI_API_KEY: the ChatGPT backend, zstd.
+    AuthJson::new().write(dir.path().join("auth.json"));
+    let p = open_with(dir.path(), &[("OPENAI_API_KEY", "sk-1")]);
+    assert_eq!(
+        p.wire.responses_url,
+        "https://chatgpt.com/backend-api/codex/responses"
+    );
+    assert!(p.wire.chatgpt && p.wire.compress);
+    // CODEX_API_KEY wins over the login, as `codex exec` lets it.
+    let p = open_with(dir.path(), &[("CODEX_API_KEY", "sk-2")]);
+    assert_eq!(p.wire.responses_url, "https://api.openai.com/v1/responses");
+    assert!(!p.wire.chatgpt);
+}
+
+#[tokio::test]
+async fn the_platform_api_has_no_codex_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = open_with(dir.path(), &[("OPENAI_API_KEY", "sk-1")]);
+    let e = p.list_models().await.unwrap_err();
+    assert!(e.to_string().contains("API key"), "{e}");
+}

@@ -53,6 +53,8 @@ pub struct GeminiWire {
     thinking_budget: u64,
     /// `None` with `GEMINI_CACHE=0`.
     cache: Option<ContextCache>,
+    /// `STREAMING=1`: `streamGenerateContent?alt=sse`; `0`: `generateContent`.
+    streaming: bool,
 }
 
 /// The Gemini provider: the wire on the runtime, plus one more try when the context cache the
@@ -101,6 +103,7 @@ pub fn open(
                     .u64("THINKING_BUDGET")
                     .unwrap_or(DEFAULT_THINKING_BUDGET),
                 cache: config.flag("GEMINI_CACHE").then(ContextCache::default),
+                streaming: super::streaming(config),
             },
             runtime,
         },
@@ -108,12 +111,18 @@ pub fn open(
 }
 
 impl GeminiWire {
+    /// The model call's URL: `streamGenerateContent?alt=sse`, or `generateContent` (the
+    /// whole answer at once) with `STREAMING=0`.
     fn stream_url(&self, model: &str) -> String {
-        format!(
-            "{}/models/{}:streamGenerateContent?alt=sse",
-            self.api,
-            bare(model)
-        )
+        if self.streaming {
+            format!(
+                "{}/models/{}:streamGenerateContent?alt=sse",
+                self.api,
+                bare(model)
+            )
+        } else {
+            format!("{}/models/{}:generateContent", self.api, bare(model))
+        }
     }
 
     fn headers(&self) -> HeaderMap {
@@ -221,6 +230,10 @@ impl Wire for GeminiWire {
 
     fn stream(&self, req: &Request<'_>) -> GeminiStream {
         GeminiStream::new(&self.stream_url(req.model))
+    }
+
+    fn streamed(&self, _req: &Request<'_>) -> bool {
+        self.streaming
     }
 
     /// `GET {base}/v1beta/models`, page by page: the models that answer `generateContent`.

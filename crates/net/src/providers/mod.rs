@@ -97,6 +97,12 @@ pub struct ModelInfo {
 /// Every provider name docs/spec.md §2 allows for `PROVIDER` (defined once, in the key table).
 pub const PROVIDERS: &[&str] = sx_config::PROVIDERS;
 
+/// `STREAMING` (default 1): whether model calls ask for a stream; `0` asks the wires that
+/// have a whole-answer form for it (docs/configuration.md, "STREAMING").
+pub fn streaming(config: &sx_config::Config) -> bool {
+    config.get("STREAMING").is_none_or(|v| v != "0")
+}
+
 /// What the caller supplies besides the configuration.
 #[derive(Default, Clone)]
 pub struct OpenOptions {
@@ -124,3 +130,7 @@ pub fn open(
         ProviderId::Scorpiox => scorpiox::open(config, opts),
     }
 }
+
+#[cfg(test)]
+#[path = "whole_tests.rs"]
+mod whole_tests;

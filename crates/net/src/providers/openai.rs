@@ -14,6 +14,7 @@ mod request;
 mod stream;
 mod think;
 mod tools;
+mod whole;
 
 use std::sync::Arc;
 
@@ -44,6 +45,8 @@ pub struct OpenaiWire {
     models_url: String,
     dialect: Dialect,
     has_key: bool,
+    /// `STREAMING=0`: ask for the whole answer (`"stream": false`).
+    streaming: bool,
 }
 
 /// The API root for a base URL: the base itself when its last path segment is a version
@@ -116,6 +119,7 @@ pub fn open(
             models_url: format!("{root}/models"),
             dialect: dialect_of(base),
             has_key: key.is_some(),
+            streaming: super::streaming(config),
         },
         runtime,
     })
@@ -147,10 +151,18 @@ impl Wire for OpenaiWire {
     }
 
     fn build(&self, req: &Request<'_>) -> Result<WireRequest, ProviderError> {
-        let body = build_body(req, self.dialect);
+        let mut body = build_body(req, self.dialect);
+        if !self.streaming {
+            body.whole_answer();
+        }
         let json = Bytes::from(serde_json::to_vec(&body).expect("request body serializes"));
         let mut h = HeaderMap::new();
-        h.insert("accept", HeaderValue::from_static("text/event-stream"));
+        let accept = if self.streaming {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
+        h.insert("accept", HeaderValue::from_static(accept));
         h.insert("content-type", HeaderValue::from_static("application/json"));
         Ok(WireRequest {
             url: self.chat_url.clone(),
@@ -166,6 +178,10 @@ impl Wire for OpenaiWire {
 
     fn stream(&self, req: &Request<'_>) -> ChatStream {
         ChatStream::new(req.thinking)
+    }
+
+    fn streamed(&self, _req: &Request<'_>) -> bool {
+        self.streaming
     }
 
     /// `GET {root}/models`: OpenAI's `{"data":[{"id"}]}`, which llama.cpp, vLLM, Ollama and

@@ -64,7 +64,8 @@ fn router(
         .u64("THINKING_BUDGET")
         .map_or(10_000, |b| b.min(u64::from(u32::MAX)) as u32);
     Ok(HttpProvider {
-        wire: AnthropicWire::new(provider, url, thinking_budget),
+        wire: AnthropicWire::new(provider, url, thinking_budget)
+            .with_streaming(super::streaming(config)),
         runtime,
     })
 }

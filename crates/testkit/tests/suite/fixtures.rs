@@ -27,6 +27,9 @@ const JSON_FILES: &[&str] = &[
     "oauth_refresh_expired.json",
     "oauth_refresh_reused.json",
     "oauth_refresh_invalidated.json",
+    "response_text.json",
+    "response_reasoning_call.json",
+    "response_incomplete.json",
 ];
 
 fn events(name: &str) -> Vec<Value> {

@@ -61,6 +61,7 @@ pub const LAYOUT: &[(Section, &[&str])] = &[
             "CODEX_SSH_PORT",
             "CODEX_SSH_KNOWN_HOSTS",
             "CODEX_SSH_ACCEPT_NEW",
+            "CODEX_API_KEY",
             "CLAUDE_CODE_BIN",
             "ANTHROPIC_API_KEY",
             "ANTHROPIC_AUTH_TOKEN",

@@ -118,21 +118,27 @@ impl PendingCallback {
 }
 
 impl CallbackServer {
-    /// Bind `127.0.0.1:port` (0 = any free port). A busy port gets one `GET /cancel` (an
-    /// abandoned sign-in of ours or the official client's) and up to 10 retries 200 ms apart.
+    /// Bind `127.0.0.1:port` (0 = any free port); see [`CallbackServer::bind_first`].
     pub async fn bind(port: u16) -> Result<CallbackServer, OAuthError> {
-        let mut attempts = 0;
-        let listener = loop {
-            match TcpListener::bind(("127.0.0.1", port)).await {
-                Ok(l) => break l,
-                Err(e)
-                    if e.kind() == std::io::ErrorKind::AddrInUse && port != 0 && attempts < 10 =>
-                {
-                    if attempts == 0 {
-                        send_cancel(port).await;
-                    }
-                    attempts += 1;
-                    sleep(Duration::from_millis(200)).await;
+        Self::bind_first(&[port]).await
+    }
+
+    /// Bind the first of `ports` that can be had, in order, as the official client does with
+    /// its registered ports 1455 then 1457 (docs/protocols/codex.md §A.4): a busy first port
+    /// gets one `GET /cancel` (an abandoned sign-in of ours or the official client's) and up to
+    /// 10 retries 200 ms apart; each later one only the retries. 0 = any free port.
+    pub async fn bind_first(ports: &[u16]) -> Result<CallbackServer, OAuthError> {
+        let mut busy = Vec::new();
+        let mut last = None;
+        for (i, &port) in ports.iter().enumerate() {
+            match bind_retrying(port, i == 0).await {
+                Ok(listener) => return Self::serve(listener, port),
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    busy.push(port);
+                    last = Some(OAuthError::Bind {
+                        port,
+                        detail: e.to_string(),
+                    });
                 }
                 Err(e) => {
                     return Err(OAuthError::Bind {
@@ -141,7 +147,18 @@ impl CallbackServer {
                     });
                 }
             }
-        };
+        }
+        Err(match (busy.len(), last) {
+            (2.., _) => OAuthError::PortsBusy { ports: busy },
+            (_, Some(e)) => e,
+            (_, None) => OAuthError::Bind {
+                port: 0,
+                detail: "no callback port to listen on".into(),
+            },
+        })
+    }
+
+    fn serve(listener: TcpListener, port: u16) -> Result<CallbackServer, OAuthError> {
         let port = listener
             .local_addr()
             .map_err(|e| OAuthError::Bind {
@@ -339,6 +356,25 @@ async fn respond(mut stream: TcpStream, status: u16, extra_headers: &str, body: 
             }
         })
         .await;
+    }
+}
+
+/// `127.0.0.1:port`, retried while in use (up to 10 times, 200 ms apart; the first time after
+/// asking its holder to cancel when `cancel`).
+async fn bind_retrying(port: u16, cancel: bool) -> std::io::Result<TcpListener> {
+    let mut attempts = 0;
+    loop {
+        match TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(l) => return Ok(l),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && port != 0 && attempts < 10 => {
+                if attempts == 0 && cancel {
+                    send_cancel(port).await;
+                }
+                attempts += 1;
+                sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -36,6 +36,13 @@ pub(super) struct Body<'a> {
     stream: bool,
 }
 
+impl Body<'_> {
+    /// Ask for the whole answer at once (`"stream": false`, `STREAMING=0`).
+    pub(super) fn whole_answer(&mut self) {
+        self.stream = false;
+    }
+}
+
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct CacheControl {
     #[serde(rename = "type")]

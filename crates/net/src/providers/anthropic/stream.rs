@@ -514,6 +514,13 @@ impl WireStream for MessagesStream {
     fn finish(self) -> Result<Completion, ProviderError> {
         self.into_completion()
     }
+
+    fn on_whole(&mut self, body: &[u8], sink: &mut EventSink<'_>) -> Result<(), ProviderError> {
+        for ev in super::whole::events(body)? {
+            self.on_json_event(&ev.to_string(), sink)?;
+        }
+        Ok(())
+    }
 }
 
 /// Decode a whole Messages SSE body given as chunks (benchmarks, offline replay): exactly the

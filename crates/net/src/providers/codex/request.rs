@@ -143,6 +143,11 @@ fn image_part(img: &crate::model::Image) -> Part<'_> {
 pub(super) struct BodyContext<'a> {
     pub model: CodexModel,
     pub installation_id: Option<&'a str>,
+    /// The ChatGPT backend (a ChatGPT login), not the platform API (an API key): only it
+    /// gets the lite shape's trailing `configuration_update` (codex-apikey-request.json has none).
+    pub chatgpt_backend: bool,
+    /// `false`: ask for the whole answer (`"stream": false`, `STREAMING=0` with an API key).
+    pub stream: bool,
 }
 
 pub(super) fn build_body<'a>(req: &'a Request<'a>, ctx: &BodyContext<'a>) -> Body<'a> {
@@ -195,7 +200,7 @@ pub(super) fn build_body<'a>(req: &'a Request<'a>, ctx: &BodyContext<'a>) -> Bod
         summary: req.thinking.then_some("auto"),
         context: lite.then_some("all_turns"),
     });
-    if lite && reasoning.is_some() {
+    if lite && reasoning.is_some() && ctx.chatgpt_backend {
         input.push(Item::Typed(TypedItem::ConfigurationUpdate {
             reasoning: Effort { effort },
         }));
@@ -220,7 +225,7 @@ pub(super) fn build_body<'a>(req: &'a Request<'a>, ctx: &BodyContext<'a>) -> Bod
     }
     Body {
         model: req.model,
-        stream: true,
+        stream: ctx.stream,
         input,
         parallel_tool_calls: info.parallel_tool_calls && !req.tools.is_empty(),
         tools,

@@ -29,6 +29,8 @@ fn body_json(req: &Request<'_>) -> Value {
         &BodyContext {
             model,
             installation_id: Some("inst-1"),
+            chatgpt_backend: true,
+            stream: true,
         },
     ))
     .unwrap()

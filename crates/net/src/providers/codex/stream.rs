@@ -148,6 +148,13 @@ impl WireStream for ResponsesStream {
         Ok(())
     }
 
+    fn on_whole(&mut self, body: &[u8], sink: &mut EventSink<'_>) -> Result<(), ProviderError> {
+        for ev in super::whole::events(body)? {
+            crate::runtime::feed_data(self, &ev.to_string(), sink)?;
+        }
+        Ok(())
+    }
+
     fn finish(self) -> Result<Completion, ProviderError> {
         if let Some(f) = self.failure {
             return Err(f);

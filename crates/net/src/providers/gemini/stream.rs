@@ -304,6 +304,21 @@ impl WireStream for GeminiStream {
         Ok(())
     }
 
+    /// `generateContent`'s answer is one `GenerateContentResponse`: the same object the
+    /// stream sends, holding every part at once (docs/protocols/providers.md §3.7).
+    fn on_whole(&mut self, body: &[u8], sink: &mut EventSink<'_>) -> Result<(), ProviderError> {
+        crate::runtime::feed_data(self, &String::from_utf8_lossy(body), sink)?;
+        if self.finish.is_none() && self.failure.is_none() {
+            self.failure = Some(ProviderError::Protocol {
+                detail: format!(
+                    "Gemini's answer has no finished candidate: {}",
+                    crate::error_body::snippet(body)
+                ),
+            });
+        }
+        Ok(())
+    }
+
     fn finish(mut self) -> Result<Completion, ProviderError> {
         if let Some(f) = self.failure {
             return Err(f);

@@ -33,7 +33,8 @@ pub(super) struct Body<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tools: Vec<Tool<'a>>,
     stream: bool,
-    stream_options: StreamOptions,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<StreamOptions>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reasoning_effort: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,6 +43,15 @@ pub(super) struct Body<'a> {
     max_tokens: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     prompt_cache_key: Option<&'a str>,
+}
+
+impl Body<'_> {
+    /// Ask for the whole answer at once (`"stream": false`, `STREAMING=0`): without
+    /// `stream_options`, which OpenAI accepts only on a stream (the usage is in the answer).
+    pub(super) fn whole_answer(&mut self) {
+        self.stream = false;
+        self.stream_options = None;
+    }
 }
 
 #[derive(Serialize)]
@@ -156,9 +166,9 @@ pub(super) fn build_body<'a>(req: &'a Request<'a>, dialect: Dialect) -> Body<'a>
         messages,
         tools,
         stream: true,
-        stream_options: StreamOptions {
+        stream_options: Some(StreamOptions {
             include_usage: true,
-        },
+        }),
         reasoning_effort: req.effort.map(|e| e.as_str()),
         max_completion_tokens: req.max_output_tokens.filter(|_| openai),
         max_tokens: req.max_output_tokens.filter(|_| !openai),

@@ -321,6 +321,13 @@ impl WireStream for ChatStream {
         Ok(())
     }
 
+    fn on_whole(&mut self, body: &[u8], sink: &mut EventSink<'_>) -> Result<(), ProviderError> {
+        for data in super::whole::chunks(body)? {
+            crate::runtime::feed_data(self, &data, sink)?;
+        }
+        Ok(())
+    }
+
     fn finish(self) -> Result<Completion, ProviderError> {
         if let Some(f) = self.failure {
             return Err(f);
