@@ -60,6 +60,14 @@ struct Conversation {
     messages: Vec<Message>,
 }
 
+/// [`Conversation`] as it is written: the same fields, borrowed.
+#[derive(Serialize)]
+struct ConversationRef<'a> {
+    version: u32,
+    session: &'a str,
+    messages: &'a [Message],
+}
+
 /// Strings that must never reach the disk (tokens, API keys): replaced by `***` in everything
 /// a session writes.
 #[derive(Debug, Default)]
@@ -142,9 +150,12 @@ fn private_dir(path: &Path) -> Result<(), SessionError> {
         .map_err(io_err(path))
 }
 
-/// How session files are written (see [`sx_config::atomic`]): temp file, fsync, rename, mode
-/// 0600; readers (and a crash) only ever see a complete file.
-const SESSION_WRITE: AtomicWrite = AtomicWrite::new().mode(Mode::Set(0o600));
+/// How session files are written (see [`sx_config::atomic`]): temp file, rename, mode 0600;
+/// readers (and a killed sx) only ever see a complete file. Not flushed to the disk: a
+/// transcript is rewritten after every message, and two `fsync`s per write cost more than the
+/// rest of a one-shot run (docs/performance.md, "Where the time goes"); a power loss may lose
+/// the last message, never the file.
+const SESSION_WRITE: AtomicWrite = AtomicWrite::new().mode(Mode::Set(0o600)).durable(false);
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SessionError> {
     SESSION_WRITE.write(path, bytes).map_err(io_err(path))
@@ -239,17 +250,16 @@ impl Session {
 
     /// Flush the whole transcript (called after every message).
     pub fn save(&mut self, messages: &[Message], usage: &Usage) -> Result<(), SessionError> {
-        let conv = Conversation {
+        // Straight from the borrowed messages to text: no copy of the transcript, and no JSON
+        // tree of it (which cost a long session ~8x its size in memory; docs/performance.md).
+        let conv = ConversationRef {
             version: FORMAT_VERSION,
-            session: self.meta.id.clone(),
-            messages: Vec::new(),
+            session: &self.meta.id,
+            messages,
         };
-        // Serialize without cloning the messages: the struct above only carries the header.
-        let mut v = serde_json::to_value(&conv).expect("serializes");
-        v["messages"] = serde_json::to_value(messages).expect("messages serialize");
         let text = self
             .secrets
-            .redact(&serde_json::to_string_pretty(&v).expect("serializes"));
+            .redact(&serde_json::to_string_pretty(&conv).expect("serializes"));
         write_atomic(&self.dir.join("conversation.json"), text.as_bytes())?;
         self.meta.updated_at = now();
         self.meta.usage = *usage;
@@ -257,7 +267,9 @@ impl Session {
         if self.meta.first_prompt.is_none() {
             self.meta.first_prompt = list::first_prompt(messages);
         }
-        self.write_meta()
+        let written = self.write_meta();
+        sx_config::phases::mark("session written");
+        written
     }
 
     fn write_meta(&self) -> Result<(), SessionError> {

@@ -183,6 +183,7 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
         (false, o) => o,
     };
     let provider = sxnet::providers::open(config, OpenOptions { traffic })?;
+    sx_config::phases::mark("provider opened");
     // The provider that answers (the default `scorpiox` may have chosen one) names the model.
     let provider_id = provider.id();
     let model = model(config, provider_id);
@@ -207,6 +208,7 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
                 .map_err(|e| StartError::Usage(e.to_string()))?;
             let (session, messages) = Session::open(&dir, traffic_on, secrets.clone())
                 .map_err(|e| StartError::Runtime(e.to_string()))?;
+            sx_config::phases::mark("transcript loaded");
             remove_expired_sessions(config, Some(&dir));
             let system = session.meta.system.clone();
             // A resumed session keeps its system prompt (prompt caching, docs/agent.md).
@@ -256,6 +258,7 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
             .map_err(|e| StartError::Runtime(e.to_string()))?;
     }
     slot.set(session.as_ref().and_then(Session::traffic_log));
+    sx_config::phases::mark("session ready");
 
     let settings = Settings {
         model,

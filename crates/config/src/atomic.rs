@@ -78,6 +78,7 @@ pub struct AtomicWrite {
     hard_links: HardLinks,
     refuse_read_only: bool,
     clean_stale: bool,
+    durable: bool,
 }
 
 impl Default for AtomicWrite {
@@ -98,7 +99,18 @@ impl AtomicWrite {
             hard_links: HardLinks::Break,
             refuse_read_only: false,
             clean_stale: false,
+            durable: true,
         }
+    }
+
+    /// Whether the file and its folder are flushed to the disk (`fsync`) before `write`
+    /// returns (the default). Without it the write is still atomic for every reader and
+    /// survives the writer being killed — the kernel keeps the page cache — but a power loss
+    /// right after it may lose it: for files rewritten often where the previous version is an
+    /// acceptable loss (session transcripts), not for credentials.
+    pub const fn durable(mut self, durable: bool) -> Self {
+        self.durable = durable;
+        self
     }
 
     /// Before writing, remove the target's temporary files left by processes that no longer
@@ -179,7 +191,7 @@ impl AtomicWrite {
                     .truncate(true)
                     .open(&target)?;
                 f.write_all(bytes)?;
-                return f.sync_all();
+                return if self.durable { f.sync_all() } else { Ok(()) };
             }
         }
         let known = self.final_mode(existing.as_ref());
@@ -202,7 +214,9 @@ impl AtomicWrite {
             if let Some(mode) = mode {
                 set_mode(&f, mode)?;
             }
-            f.sync_all()?;
+            if self.durable {
+                f.sync_all()?;
+            }
             drop(f);
             fs::rename(&tmp, &target)
         })();
@@ -210,7 +224,9 @@ impl AtomicWrite {
             let _ = fs::remove_file(&tmp);
             return Err(e);
         }
-        sync_dir(&dir);
+        if self.durable {
+            sync_dir(&dir);
+        }
         Ok(())
     }
 

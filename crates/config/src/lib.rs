@@ -14,6 +14,7 @@ mod edit;
 mod keys;
 mod load;
 mod parse;
+pub mod phases;
 pub mod secrets;
 
 use std::fmt;

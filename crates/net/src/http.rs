@@ -60,7 +60,8 @@ pub fn idle_timeout(config: &sx_config::Config) -> Duration {
 }
 
 /// Build the HTTP client. No overall timeout (answers stream for minutes); a connect timeout,
-/// and the stream's idle timeout is applied by the caller per read.
+/// and the stream's idle timeout is applied by the caller per read. TLS verifies against the
+/// system's roots, loaded at the first TLS handshake rather than here ([`LazyVerifier`]).
 pub fn client(identity: &ClientIdentity) -> Result<reqwest::Client, String> {
     static PROVIDER: Once = Once::new();
     PROVIDER.call_once(|| {
@@ -70,8 +71,96 @@ pub fn client(identity: &ClientIdentity) -> Result<reqwest::Client, String> {
         .user_agent(identity.user_agent.clone())
         .connect_timeout(Duration::from_secs(15))
         .pool_idle_timeout(Duration::from_secs(90))
+        .tls_backend_preconfigured(tls_config()?)
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// rustls with the ring provider and the platform's verification, as reqwest would set it up
+/// itself, except that the verifier reads the system's roots when a TLS connection first needs
+/// them: reading `/etc/ssl/certs` (a file per root) was over half of a one-shot run against a
+/// local server (docs/performance.md, "Where the time goes").
+fn tls_config() -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(LazyVerifier::new(provider)))
+        .with_no_client_auth();
+    // reqwest is built for HTTP/1.1 only.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// `rustls_platform_verifier::Verifier`, made on first use. Every check is the platform
+/// verifier's; only when the roots are loaded changes. Failing to load them fails the
+/// handshake that needed them, with the loader's reason.
+#[derive(Debug)]
+pub struct LazyVerifier {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    inner: std::sync::OnceLock<Result<rustls_platform_verifier::Verifier, rustls::Error>>,
+}
+
+impl LazyVerifier {
+    pub fn new(provider: Arc<rustls::crypto::CryptoProvider>) -> Self {
+        LazyVerifier {
+            provider,
+            inner: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Whether the system's roots have been loaded.
+    pub fn loaded(&self) -> bool {
+        self.inner.get().is_some()
+    }
+
+    fn get(&self) -> Result<&rustls_platform_verifier::Verifier, rustls::Error> {
+        self.inner
+            .get_or_init(|| rustls_platform_verifier::Verifier::new(self.provider.clone()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl rustls::client::danger::ServerCertVerifier for LazyVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        self.get()?
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.get()?.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.get()?.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        // What the platform verifier answers too (the provider's algorithms), without loading
+        // the roots for it.
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 /// Retry budget and backoff (docs/protocols/codex.md §D.3).
@@ -221,6 +310,43 @@ pub fn redacted_headers(headers: &reqwest::header::HeaderMap) -> Vec<(String, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_verifier_loads_the_roots_at_the_first_check_and_refuses_an_untrusted_certificate() {
+        use rustls::client::danger::ServerCertVerifier;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let lazy = LazyVerifier::new(provider.clone());
+        // What a handshake asks first does not need the roots, and matches the real thing.
+        let schemes = lazy.supported_verify_schemes();
+        assert!(
+            !lazy.loaded(),
+            "building or asking for schemes loads nothing"
+        );
+        let platform = rustls_platform_verifier::Verifier::new(provider).unwrap();
+        assert_eq!(schemes, platform.supported_verify_schemes());
+        // A certificate no system trusts (tests/fixtures/tls/README.md) is refused.
+        let cert = rustls::pki_types::CertificateDer::from(sx_testkit::fixture(
+            "tls/self-signed-localhost.der",
+        ));
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let err = lazy
+            .verify_server_cert(&cert, &[], &name, &[], rustls::pki_types::UnixTime::now())
+            .unwrap_err();
+        assert!(lazy.loaded(), "the first check loaded the roots");
+        // webpki calls a self-signed certificate "a CA used as an end entity"; either way refused.
+        assert!(
+            matches!(err, rustls::Error::InvalidCertificate(_)),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn building_a_client_reads_no_roots() {
+        // The client takes the lazy verifier (tls_config); reqwest accepts it as its backend.
+        let config = tls_config().unwrap();
+        assert_eq!(config.alpn_protocols, [b"http/1.1".to_vec()]);
+        client(&ClientIdentity::new("test")).unwrap();
+    }
 
     #[test]
     fn backoff_grows_with_jitter() {

@@ -233,6 +233,7 @@ impl Runtime {
         cred: &Credential,
         sink: &mut EventSink<'_>,
     ) -> Result<Completion, Failure> {
+        sx_config::phases::mark("request built");
         let idle = self.idle_timeout;
         let mut headers = wreq.headers.clone();
         cred.apply(&mut headers);
@@ -251,7 +252,13 @@ impl Runtime {
             })?;
         let log = Log::request(&self.traffic, "POST", &request, &wreq.json);
 
-        let resp = match tokio::time::timeout(idle, self.http.execute(request)).await {
+        let resp = match tokio::time::timeout(idle, self.http.execute(request))
+            .await
+            .inspect(|r| {
+                if r.is_ok() {
+                    sx_config::phases::mark("response headers");
+                }
+            }) {
             Err(_) => {
                 log.end(Some("idle timeout before headers"));
                 return Err(Failure::Failed(ProviderError::IdleTimeout { after: idle }));
@@ -315,6 +322,9 @@ impl Runtime {
                 }
                 Ok(Some(Ok(chunk))) => {
                     log.chunk(&chunk);
+                    if received == 0 {
+                        sx_config::phases::mark("first bytes");
+                    }
                     if received == 0 && crate::error_body::looks_like_html(&chunk) {
                         // An HTML page sent as something else: no event stream starts with `<`.
                         break Err(crate::error_body::html_instead_of_stream(
@@ -338,6 +348,7 @@ impl Runtime {
                 }
             }
         };
+        sx_config::phases::mark("answer complete");
         let result = outcome.and_then(|()| state.finish());
         log.end(result.as_ref().err().map(|e| e.to_string()).as_deref());
         result.map_err(Failure::Failed)

@@ -40,7 +40,9 @@ pub mod whole;
 
 pub use fixtures::{fixture, fixture_json, fixture_str, fixtures_dir};
 pub use ports::{ClosedPort, fixed_port_candidates};
-pub use server::{Chunk, Expect, MISMATCH_STATUS, Mismatch, MockResponse, MockServer, Recorded};
+pub use server::{
+    Chunk, Expect, MISMATCH_STATUS, Mismatch, MockResponse, MockServer, Recorded, decode_body,
+};
 
 /// Path of the Codex Responses endpoint under [`MockServer::url`] (what
 /// `{codex_base}/responses` resolves to).

@@ -30,6 +30,14 @@ use args::Args;
 use render::{Renderer, stop_exit_code};
 
 pub fn main() -> ExitCode {
+    sx_config::phases::mark("main");
+    let code = main_inner();
+    sx_config::phases::mark("exit");
+    sx_config::phases::report();
+    code
+}
+
+fn main_inner() -> ExitCode {
     crate::install_panic_hook();
     if let Some(shell) = completions_request(std::env::args_os().skip(1)) {
         return match crate::completions::print(completions_command(), shell) {
@@ -46,6 +54,7 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    sx_config::phases::mark("flags parsed");
     match run(args) {
         Ok(code) => ExitCode::from(code),
         Err(f) => crate::report(&f),
@@ -107,6 +116,7 @@ fn run(args: Args) -> Result<u8, Failure> {
         extra.push(("APPROVAL".to_string(), "auto".to_string()));
     }
     let config = crate::load_config(None, &args.env, extra.clone())?;
+    sx_config::phases::mark("config loaded");
 
     if args.list_models {
         return crate::runtime()?.block_on(list_models(&config));
@@ -145,6 +155,7 @@ fn run(args: Args) -> Result<u8, Failure> {
     }
 
     let rt = crate::runtime()?;
+    sx_config::phases::mark("runtime started");
     let code = rt.block_on(one_shot(&config, &args, prompt, answers));
     // A read a tool gave up on (stuck in the kernel, docs/reliability.md) must not hold the
     // exit: the runtime does not wait for it.

@@ -137,6 +137,7 @@ impl Renderer {
                     t.into()
                 };
                 self.stdout(|out| out.write_all(shown.as_bytes()));
+                sx_config::phases::mark("text written");
                 self.open_line = !t.ends_with('\n');
                 self.last = Last::Text;
             }

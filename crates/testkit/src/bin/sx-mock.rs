@@ -10,6 +10,9 @@
 //!   response — when the request asks for JSON against a schema (gemini-cli's model router),
 //!   the smallest object that satisfies the schema;
 //! - `POST …/chat/completions` (OpenAI-compatible): a streamed completion;
+//!   With `--tool NAME=ARGS --tool-steps N`, a Responses request that carries fewer than N
+//!   `function_call_output` items gets a call to tool NAME with the JSON arguments ARGS
+//!   instead (a tool loop of N steps, then the answer: `bench/figures`);
 //! - `POST /oauth/token`: a refresh success (fresh tokens, rotated refresh token);
 //! - `HEAD` anything: 200 (Claude Code's reachability probe);
 //! - anything else: 404 with a JSON error body.
@@ -31,13 +34,17 @@ use bytes::Bytes;
 use sx_testkit::{anthropic, auth, gemini, openai, responses, sse};
 
 const USAGE: &str = "\
-usage: sx-mock [--port N] [--text TEXT] [--delay-ms N] [--delay-us N] [--per-word] [--exit-on-stdin-eof]
+usage: sx-mock [--port N] [--text TEXT] [--delay-ms N] [--delay-us N] [--per-word]
+               [--tool NAME=ARGS] [--tool-steps N] [--exit-on-stdin-eof]
 
   --port N              listen on 127.0.0.1:N (default 0: any free port)
   --text TEXT           the assistant's answer (default \"Hello from the mock.\")
   --delay-ms N          wait N ms before each SSE event (default 0: one chunk)
   --delay-us N          the same in microseconds (a fast stream: 500 = 2000 events/s)
   --per-word            one text delta per word (a stream of many small tokens)
+  --tool NAME=ARGS      on the Responses wire, answer with a call to tool NAME (JSON
+                        arguments ARGS) until the request holds --tool-steps results
+  --tool-steps N        how many tool calls before the answer (default 1)
   --exit-on-stdin-eof   also stop when stdin reaches end of file
 
 Prints READY <port> on stdout once listening; stops on SIGTERM or SIGINT.";
@@ -47,6 +54,8 @@ struct Args {
     text: String,
     delay: Duration,
     per_word: bool,
+    tool: Option<(String, String)>,
+    tool_steps: usize,
     exit_on_stdin_eof: bool,
 }
 
@@ -61,6 +70,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Parsed, String> 
         text: "Hello from the mock.".to_owned(),
         delay: Duration::ZERO,
         per_word: false,
+        tool: None,
+        tool_steps: 1,
         exit_on_stdin_eof: false,
     };
     while let Some(arg) = argv.next() {
@@ -99,6 +110,21 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Parsed, String> 
                 args.delay = Duration::from_micros(us);
             }
             "--per-word" => args.per_word = true,
+            "--tool" => {
+                let v = value("--tool")?;
+                let (name, json) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("--tool: expected NAME=ARGS, got {v:?}"))?;
+                serde_json::from_str::<serde_json::Value>(json)
+                    .map_err(|e| format!("--tool: ARGS is not JSON ({e}): {json:?}"))?;
+                args.tool = Some((name.to_owned(), json.to_owned()));
+            }
+            "--tool-steps" => {
+                let v = value("--tool-steps")?;
+                args.tool_steps = v
+                    .parse()
+                    .map_err(|_| format!("--tool-steps: not a number: {v:?}"))?;
+            }
             "--exit-on-stdin-eof" => args.exit_on_stdin_eof = true,
             "-h" | "--help" => return Ok(Parsed::Help),
             other => return Err(format!("unknown argument {other:?}")),
@@ -115,6 +141,8 @@ struct App {
     /// One frame per event, for `--delay-ms`.
     events: Arc<Vec<Bytes>>,
     delay: Duration,
+    /// `--tool`: the call's stream, and how many results end the loop.
+    tool: Option<(Bytes, usize)>,
 }
 
 fn main() -> ExitCode {
@@ -173,6 +201,10 @@ async fn run(args: Args) -> std::io::Result<()> {
                 .collect(),
         ),
         delay: args.delay,
+        tool: args.tool.as_ref().map(|(name, json)| {
+            let call = responses::function_call_turn("call_sx_mock", name, json);
+            (Bytes::from(sse::encode(&call)), args.tool_steps)
+        }),
     };
     let router = Router::new().fallback(handle).with_state(Arc::new(app));
     let listener = listener.tap_io(|tcp| {
@@ -242,6 +274,12 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     let is_post = req.method() == Method::POST;
     let is_head = req.method() == Method::HEAD;
     let path = req.uri().path().to_owned();
+    let encoding = req
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     // Read the request fully so the connection can be reused.
     let request = axum::body::to_bytes(req.into_body(), 64 << 20)
         .await
@@ -249,10 +287,22 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     if is_head {
         return with_type(StatusCode::OK, "application/json", Body::empty());
     }
-    if is_post && let Some(resp) = other_wire(&app.text, &path, &request) {
+    if is_post
+        && !path.ends_with("/responses")
+        && let Some(resp) = other_wire(&app.text, &path, &request)
+    {
         return resp;
     }
     if is_post && path.ends_with("/responses") {
+        if let Some((call, steps)) = &app.tool
+            && tool_results(&request, &encoding) < *steps
+        {
+            return with_type(
+                StatusCode::OK,
+                "text/event-stream",
+                Body::from(call.clone()),
+            );
+        }
         let body = if app.delay.is_zero() {
             let body = app.body.clone();
             Body::from_stream(futures_util::stream::once(async move {
@@ -288,6 +338,19 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
         "application/json",
         Body::from(body.to_string()),
     )
+}
+
+/// How many tool results a Responses request carries.
+fn tool_results(request: &[u8], encoding: &str) -> usize {
+    // sx compresses its Codex requests (zstd), as the official client does.
+    let (request, _) = sx_testkit::decode_body(request, encoding);
+    let body: serde_json::Value = serde_json::from_slice(&request).unwrap_or_default();
+    body["input"].as_array().map_or(0, |items| {
+        items
+            .iter()
+            .filter(|item| item["type"] == "function_call_output")
+            .count()
+    })
 }
 
 /// The answer on the Messages, Gemini and Chat Completions wires; `None` for other paths.
@@ -480,6 +543,49 @@ mod tests {
         assert_eq!(
             answer,
             serde_json::json!({"reasoning": "mock", "model_choice": "flash", "n": 10, "tags": []})
+        );
+    }
+
+    #[test]
+    fn a_tool_loop_answers_with_the_call_until_enough_results_came_back() {
+        let Ok(Parsed::Run(args)) =
+            parse(&["--tool=read_file={\"path\":\"a=b\"}", "--tool-steps", "2"])
+        else {
+            panic!("should parse");
+        };
+        assert_eq!(
+            args.tool,
+            Some(("read_file".to_owned(), r#"{"path":"a=b"}"#.to_owned()))
+        );
+        assert_eq!(args.tool_steps, 2);
+        assert!(
+            parse(&["--tool", "read_file={"])
+                .err()
+                .unwrap()
+                .contains("not JSON")
+        );
+        assert!(
+            parse(&["--tool", "read_file"])
+                .err()
+                .unwrap()
+                .contains("NAME=ARGS")
+        );
+        let request = |n: usize| {
+            let mut input = vec![serde_json::json!({"type": "message", "role": "user"})];
+            for _ in 0..n {
+                input.push(serde_json::json!({"type": "function_call", "call_id": "c"}));
+                input.push(serde_json::json!({"type": "function_call_output", "call_id": "c"}));
+            }
+            serde_json::to_vec(&serde_json::json!({ "input": input })).unwrap()
+        };
+        assert_eq!(tool_results(&request(0), ""), 0);
+        assert_eq!(tool_results(&request(3), ""), 3);
+        assert_eq!(tool_results(b"not json", ""), 0);
+        let zstd = zstd::stream::encode_all(&request(2)[..], 3).unwrap();
+        assert_eq!(
+            tool_results(&zstd, "zstd"),
+            2,
+            "sx's requests are compressed"
         );
     }
 

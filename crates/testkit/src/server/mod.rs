@@ -21,7 +21,7 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 pub use expect::{Expect, MISMATCH_STATUS, Mismatch};
-pub use recorded::Recorded;
+pub use recorded::{Recorded, decode as decode_body};
 pub use response::{Chunk, MockResponse};
 use response::{ResponseBody, STALL_LIMIT};
 

@@ -96,7 +96,9 @@ impl Recorded {
     }
 }
 
-fn decode(raw: &[u8], encoding: &str) -> (Vec<u8>, Option<String>) {
+/// A request body after its `content-encoding` (none, `identity` or `zstd`), and why it could
+/// not be decoded (the raw bytes are returned then).
+pub fn decode(raw: &[u8], encoding: &str) -> (Vec<u8>, Option<String>) {
     let encoding = encoding.trim().to_ascii_lowercase();
     match encoding.as_str() {
         "" | "identity" => (raw.to_vec(), None),
