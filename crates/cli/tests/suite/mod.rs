@@ -46,6 +46,7 @@ mod sx_codex;
 mod sx_retries;
 mod tmux;
 mod token_server;
+mod token_server_client;
 mod tokens;
 mod tool_bounds;
 mod tui;
