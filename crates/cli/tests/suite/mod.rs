@@ -39,6 +39,7 @@ mod scorpiox;
 mod secrets;
 mod service;
 mod sessions;
+mod slow_clients;
 mod ssh_source;
 mod streaming;
 mod switching;
