@@ -32,7 +32,8 @@ pub use metrics::Metrics;
 /// How a service accepts and ends connections.
 #[derive(Debug, Clone, Copy)]
 pub struct ServeOptions {
-    /// Connections open at once; more wait in the listen backlog.
+    /// Connections open at once; beyond, one still waiting for its request head is closed to
+    /// make room, else new ones wait in the listen backlog.
     pub max_connections: usize,
     /// A connection with no reads or writes for this long is closed.
     pub idle: Duration,
@@ -75,8 +76,8 @@ pub struct CommonArgs {
     #[arg(long, value_name = "SECS", default_value_t = ClientLimits::default().header_timeout.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout: u64,
-    /// Connections one client address may hold open at once (0: no limit; raise it behind a
-    /// reverse proxy, whose connections all come from one address)
+    /// Connections one client address may hold open once half the connections are taken (0: no
+    /// limit; raise it behind a reverse proxy, whose connections all come from one address)
     #[arg(long, value_name = "N", default_value_t = ClientLimits::default().per_client)]
     pub max_connections_per_client: usize,
 }

@@ -1,8 +1,10 @@
 //! The listening socket, guarded against clients that hold connections without using them
 //! (docs/reliability.md, hole 7):
 //!
-//! - at most `max_connections` open at once, and at most `per_client` from one address (a
-//!   connection beyond that is closed as soon as it is accepted);
+//! - at most `max_connections` open at once; once half of them are taken, at most
+//!   `per_client` from one address (a connection beyond that is closed as soon as it is
+//!   accepted), so one address cannot take the rest while many callers behind one address
+//!   (a NAT, a proxy) are not held back on a quiet server;
 //! - a request's line and headers must arrive within `header_timeout` of the connection's
 //!   start (or of the first byte of the next request on a kept-alive connection), however
 //!   slowly they trickle;
@@ -31,7 +33,8 @@ use tokio::time::{Instant, Sleep};
 pub struct Guard {
     /// Connections open at once.
     pub max_connections: usize,
-    /// Connections open at once from one client address; 0: no such limit.
+    /// Connections open at once from one client address, enforced once half of
+    /// `max_connections` are taken; 0: no such limit.
     pub per_client: usize,
     /// From a request's first byte (or the connection's start) to the end of its headers.
     pub header_timeout: Duration,
@@ -107,7 +110,11 @@ impl Listener for LimitedListener {
             };
             let ip = peer.ip();
             let per_client = self.guard.per_client;
-            if per_client > 0 && self.table.count(ip) >= per_client {
+            let taken = self.guard.max_connections - self.permits.available_permits();
+            if per_client > 0
+                && taken * 2 >= self.guard.max_connections
+                && self.table.count(ip) >= per_client
+            {
                 drop(stream);
                 self.refused.note(|n| {
                     format!(

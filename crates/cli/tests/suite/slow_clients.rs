@@ -166,3 +166,68 @@ fn slow_header_clients_neither_starve_requests_nor_outlast_the_header_timeout() 
         "{log}"
     );
 }
+
+/// The header timeout bounds request heads only: a body that arrives slowly (within the body
+/// timeout) is still answered, and on the kept-alive connection the next request's head gets
+/// the same deadline as the first.
+#[test]
+fn the_header_timeout_spares_slow_bodies_and_applies_to_each_request_on_a_connection() {
+    let env = Env::new();
+    let login = env.home.join("alice.json");
+    AuthJson::new().write(&login);
+    let mut c = std::process::Command::new(super::common::bin_path("scorpiox-token-server"));
+    c.env_clear()
+        .env("HOME", &env.home)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(&env.proj)
+        .args(["--listen", "127.0.0.1:0", "--header-timeout", "1"])
+        .arg("-e")
+        .arg(format!(
+            "TOKEN_SERVER_KEYS=k0123456789abcdef={}",
+            login.display()
+        ));
+    let server = Server::start(c);
+    let mut conn = TcpStream::connect(&server.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    // A whole head, then a body over several header timeouts, a byte at a time: the
+    // server waits for the body (its own 30 s bound) and answers.
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n")
+        .unwrap();
+    for b in [b"a", b"b", b"c"] {
+        std::thread::sleep(Duration::from_millis(1500));
+        conn.write_all(b)
+            .expect("the server closed the connection while the body was arriving");
+    }
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&answer).contains("ok\n") {
+        let n = conn.read(&mut buf).unwrap_or(0);
+        assert!(
+            n > 0,
+            "closed before the answer: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        answer.extend_from_slice(&buf[..n]);
+    }
+    assert!(answer.starts_with(b"HTTP/1.1 200 "), "{answer:?}");
+
+    // The next request on the same connection trickles its headers: closed once its head
+    // has taken the header timeout (the trickle keeps the idle timeout from ever firing).
+    conn.set_nonblocking(true).unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
+    let mut slow = Slow {
+        from: Ipv4Addr::LOCALHOST.into(),
+        stream: conn,
+        closed: false,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !slow.check() {
+        assert!(
+            Instant::now() < deadline,
+            "the second head outlived the header timeout"
+        );
+        slow.trickle();
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
