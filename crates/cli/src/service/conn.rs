@@ -9,7 +9,7 @@
 //!   start (or of the first byte of the next request on a kept-alive connection), however
 //!   slowly they trickle;
 //! - when every slot is taken, the connection that has waited longest for its request head
-//!   (or a kept-alive one silent that long) is closed to make room, so legitimate requests keep
+//!   (or a kept-alive one silent for 30 s) is closed to make room, so legitimate requests keep
 //!   being served while the slow ones hold slots;
 //! - a connection with no reads or writes for `idle` is closed.
 
@@ -27,6 +27,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
+
+/// A kept-alive connection silent this long (or the header timeout, if longer) may be closed
+/// to make room.
+const KEPT_ALIVE_QUIET: Duration = Duration::from_secs(30);
 
 /// How the listener bounds its connections.
 #[derive(Debug, Clone, Copy)]
@@ -74,7 +78,9 @@ impl LimitedListener {
             if let Ok(p) = Arc::clone(&self.permits).try_acquire_owned() {
                 return p;
             }
-            if self.table.evict_one(self.guard.header_timeout) {
+            // A streamed answer is never silent this long (the router pings every 15 s).
+            let quiet = self.guard.header_timeout.max(KEPT_ALIVE_QUIET);
+            if self.table.evict_one(quiet) {
                 self.evicted.note(|n| {
                     format!(
                         "all {} connections were taken: closed {n} that had not sent a whole \
@@ -504,7 +510,45 @@ impl AsyncWrite for Conn {
 
 #[cfg(test)]
 mod tests {
-    use super::HeadEnd;
+    use super::*;
+
+    #[test]
+    fn room_is_made_by_closing_a_head_waiter_first_then_a_long_silent_kept_alive_one() {
+        let table = Table::default();
+        let ip: IpAddr = std::net::Ipv4Addr::LOCALHOST.into();
+        let long_ago = Instant::now().checked_sub(Duration::from_secs(60)).unwrap();
+        let mut slots = Vec::new();
+        for (id, phase, since) in [
+            (1, Phase::Busy, long_ago),
+            (2, Phase::Answered, long_ago),
+            (3, Phase::Head, Instant::now()),
+            (4, Phase::Answered, Instant::now()),
+        ] {
+            let (_, slot) = table.insert(id, ip);
+            let mut s = slot.state.lock().unwrap();
+            s.phase = phase;
+            s.since = since;
+            drop(s);
+            slots.push(slot);
+        }
+        assert_eq!(table.count(ip), 4);
+        let evicted = || {
+            slots
+                .iter()
+                .map(|s| s.state.lock().unwrap().evicted)
+                .collect::<Vec<_>>()
+        };
+        assert!(table.evict_one(Duration::from_secs(30)));
+        assert_eq!(evicted(), [false, false, true, false], "the head waiter");
+        assert!(table.evict_one(Duration::from_secs(30)));
+        assert_eq!(evicted(), [false, true, true, false], "then the silent one");
+        assert!(
+            !table.evict_one(Duration::from_secs(30)),
+            "never a request in progress, nor a connection recently active"
+        );
+        table.remove(3);
+        assert_eq!(table.count(ip), 3);
+    }
 
     #[test]
     fn the_head_ends_at_the_first_empty_line_however_it_is_split() {
