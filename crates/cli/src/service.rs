@@ -26,13 +26,14 @@ use axum::response::Response;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::Failure;
-pub use conn::{LimitedListener, Peer};
+pub use conn::{Guard, LimitedListener, Peer};
 pub use metrics::Metrics;
 
 /// How a service accepts and ends connections.
 #[derive(Debug, Clone, Copy)]
 pub struct ServeOptions {
-    /// Connections open at once; more wait in the listen backlog.
+    /// Connections open at once; beyond, one still waiting for its request head is closed to
+    /// make room, else new ones wait in the listen backlog.
     pub max_connections: usize,
     /// A connection with no reads or writes for this long is closed.
     pub idle: Duration,
@@ -71,7 +72,35 @@ pub struct CommonArgs {
     /// Working directory (decides the project configuration)
     #[arg(long, value_name = "DIR")]
     pub cwd: Option<std::path::PathBuf>,
+    /// Seconds a client has to send a request's line and headers; slower ones are closed
+    #[arg(long, value_name = "SECS", default_value_t = ClientLimits::default().header_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+    /// Connections one client address may hold open once half the connections are taken (0: no
+    /// limit; raise it behind a reverse proxy, whose connections all come from one address)
+    #[arg(long, value_name = "N", default_value_t = ClientLimits::default().per_client)]
+    pub max_connections_per_client: usize,
 }
+
+/// What a service allows each client (docs/reliability.md, hole 7): the time to send a request
+/// head, and the connections one address may hold. Set once by [`run`] from the command line;
+/// [`serve`] applies them to the service's own [`ServeOptions`].
+#[derive(Debug, Clone, Copy)]
+pub struct ClientLimits {
+    pub header_timeout: Duration,
+    pub per_client: usize,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        ClientLimits {
+            header_timeout: Duration::from_secs(10),
+            per_client: 32,
+        }
+    }
+}
+
+static CLIENT_LIMITS: std::sync::OnceLock<ClientLimits> = std::sync::OnceLock::new();
 
 /// A service's `main`: load the configuration, resolve `--listen` (`default` is the example
 /// in its error), then on a multi-thread runtime `prepare` the service from the configuration,
@@ -87,6 +116,10 @@ where
     F: Future<Output = std::io::Result<()>>,
 {
     let config = crate::load_config(common.cwd.as_deref(), &common.overrides, Vec::new())?;
+    let _ = CLIENT_LIMITS.set(ClientLimits {
+        header_timeout: Duration::from_secs(common.header_timeout),
+        per_client: common.max_connections_per_client,
+    });
     let addrs = listen_addrs(listen, default)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -135,6 +168,7 @@ pub async fn bind(
 
 /// Serve `app` until `shutdown` completes, then let open requests finish for at most
 /// `opts.grace`. `stopping` (when given) is set as soon as the shutdown begins (readiness).
+/// Connections are guarded as [`conn`] describes, with the [`ClientLimits`] of the command line.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
@@ -142,7 +176,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     stopping: Option<Arc<std::sync::atomic::AtomicBool>>,
 ) -> std::io::Result<()> {
-    let listener = LimitedListener::new(listener, opts.max_connections, opts.idle);
+    let client = CLIENT_LIMITS.get().copied().unwrap_or_default();
+    let guard = Guard {
+        max_connections: opts.max_connections,
+        per_client: client.per_client,
+        header_timeout: client.header_timeout,
+        idle: opts.idle,
+    };
+    let listener = LimitedListener::new(listener, guard);
     let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
         .with_graceful_shutdown(async move {

@@ -24,6 +24,8 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sx_config::Config;
+use sxnet::auth::advice::LoginFile;
+use sxnet::auth::remote::codes;
 use sxnet::auth::{AuthError, LocalSource, RefreshFailure, TokenSource};
 use sxnet::http::ClientIdentity;
 
@@ -253,11 +255,12 @@ async fn codex(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respons
             shared
                 .metrics
                 .inc("token_failures_total", &[("reason", failure_reason(&e))]);
-            auth_failure(&account.name, &e)
+            auth_failure(&account.name, account.source.path(), &e)
         }
         Ok(Err(_)) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "the token server failed while getting the token; see its log",
+            "the token server failed while getting the token; ask its administrator to check its \
+             log",
         ),
         Err(_) => unavailable(&format!(
             "account '{}': the token refresh is taking long; try again shortly",
@@ -301,9 +304,12 @@ fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
 
 /// A failure of the account's login, phrased for the person whose `sx` asked: what is wrong
 /// and who must do what, without paths or secrets (the server's own log has the details).
-fn auth_failure(name: &str, e: &AuthError) -> Response {
-    let sign_in =
-        format!("sign in again on the token server (scorpiox-codex-login --name {name} --force)");
+/// `file` is the account's credential file: the command that signs it in again names it by
+/// `--name` when it is an account file, else as "its credential file".
+fn auth_failure(name: &str, file: &std::path::Path, e: &AuthError) -> Response {
+    let command =
+        LoginFile::of(file).command_hiding_path(true, &format!("<{name}'s credential file>"));
+    let sign_in = format!("sign in again on the token server ({command})");
     let broken = |what: &str| {
         error(
             StatusCode::BAD_GATEWAY,
@@ -365,9 +371,21 @@ async fn method_not_allowed() -> Response {
     r
 }
 
-/// `{"error":{"message":…}}` with `status`.
+/// `{"error":{"message":…,"code":…}}` with `status`. The code tells a client that the message
+/// is this server's own and already says what to do (`sxnet::auth::remote::codes`).
 fn error(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({ "error": { "message": message } }).to_string();
+    let code = match status {
+        StatusCode::UNAUTHORIZED => Some(codes::INVALID_KEY),
+        StatusCode::BAD_GATEWAY => Some(codes::LOGIN_BROKEN),
+        StatusCode::SERVICE_UNAVAILABLE => Some(codes::TOKEN_UNAVAILABLE),
+        StatusCode::INTERNAL_SERVER_ERROR => Some(codes::SERVER_ERROR),
+        _ => None,
+    };
+    let body = match code {
+        Some(code) => serde_json::json!({ "error": { "message": message, "code": code } }),
+        None => serde_json::json!({ "error": { "message": message } }),
+    }
+    .to_string();
     (
         status,
         [

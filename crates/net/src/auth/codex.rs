@@ -366,8 +366,9 @@ pub fn refresh_body(refresh_token: &str, reason: RefreshReason) -> Value {
 /// Map a failed refresh response to an error (docs/protocols/codex.md §A.6). Permanent — the
 /// login is dead, sign in again — is a 401, or a `refresh_token_expired` / `_reused` /
 /// `_invalidated` code at any status, as the official client classifies it; anything else may
-/// pass (exit 1, a still-valid token is used meanwhile).
-pub fn refresh_error(status: u16, body: &[u8]) -> AuthError {
+/// pass (exit 1, a still-valid token is used meanwhile). `path` is the login's file (the
+/// advice names it).
+pub fn refresh_error(status: u16, body: &[u8], path: &Path) -> AuthError {
     let ErrorBody { code, message, .. } = ErrorBody::parse(body);
     let reason = match code.as_deref().map(str::to_ascii_lowercase).as_deref() {
         Some("refresh_token_expired") => Some(RefreshFailure::Expired),
@@ -380,6 +381,7 @@ pub fn refresh_error(status: u16, body: &[u8]) -> AuthError {
         AuthError::RefreshRejected {
             reason,
             detail: format!("HTTP {status}: {message}"),
+            path: path.to_path_buf(),
         }
     } else {
         AuthError::RefreshTransient {

@@ -1,6 +1,11 @@
 use super::*;
 use base64::Engine;
 
+/// The mapping for a login at a path no advice names specially.
+fn refresh_error(status: u16, body: &[u8]) -> AuthError {
+    super::refresh_error(status, body, Path::new("/nowhere/auth.json"))
+}
+
 fn jwt(payload: Value) -> String {
     let e = |v: &Value| {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())

@@ -107,7 +107,10 @@ impl Credentials for CodexOAuth {
     }
 
     fn rejected(&self, detail: String) -> AuthError {
-        AuthError::Unauthorized { detail }
+        AuthError::Unauthorized {
+            detail,
+            fix: self.source.sign_in_again(),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! locally. The codex provider and `scorpiox-codex-fetchtoken` resolve tokens through the same
 //! code.
 
+pub mod advice;
 pub mod codex;
 mod codex_auth;
 mod credentials;
@@ -88,7 +89,7 @@ pub enum RefreshFailure {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("no Codex login found at {}; run scorpiox-codex-login (or `codex login`) to sign in", path.display())]
+    #[error("no Codex login found at {}; {}", path.display(), sign_in_first(path))]
     NotLoggedIn { path: PathBuf },
 
     #[error("cannot read {}: {source}; check the file's permissions", path.display())]
@@ -97,32 +98,34 @@ pub enum AuthError {
         source: std::io::Error,
     },
 
-    #[error("{} is not a valid Codex auth.json ({detail}); run scorpiox-codex-login --force to sign in again", path.display())]
+    #[error("{} is not a valid Codex auth.json ({detail}); {}", path.display(), advice::sign_in_again(path))]
     Malformed { path: PathBuf, detail: String },
 
-    #[error("{} holds an OpenAI API key, not a ChatGPT login; run scorpiox-codex-login to sign in with ChatGPT", path.display())]
+    #[error("{} holds an OpenAI API key, not a ChatGPT login; run {} to sign in with ChatGPT", path.display(), advice::LoginFile::of(path).command(true))]
     ApiKeyOnly { path: PathBuf },
 
-    #[error("the {which} in {} is not a valid JWT ({detail}); run scorpiox-codex-login --force to sign in again", path.display())]
+    #[error("the {which} in {} is not a valid JWT ({detail}); {}", path.display(), advice::sign_in_again(path))]
     BadJwt {
         path: PathBuf,
         which: &'static str,
         detail: String,
     },
 
-    #[error("{}", refresh_rejected_message(*reason, detail))]
+    /// `path`: the credential file whose refresh token was refused (its advice names it).
+    #[error("{}", refresh_rejected_message(*reason, detail, path))]
     RefreshRejected {
         reason: RefreshFailure,
         detail: String,
+        path: PathBuf,
     },
 
     #[error("failed to refresh the Codex token ({detail}); check your connection and try again")]
     RefreshTransient { detail: String },
 
-    #[error(
-        "the server rejected the Codex token even after a refresh ({detail}); run scorpiox-codex-login to sign in again"
-    )]
-    Unauthorized { detail: String },
+    /// `fix`: how to sign this login in again (the token source's
+    /// [`TokenSource::sign_in_again`]).
+    #[error("the server rejected the Codex token even after a refresh ({detail}); {fix}")]
+    Unauthorized { detail: String, fix: String },
 
     #[error("could not lock {}: {detail}; is another sx or codex process stuck refreshing? retry, or remove the lock file", path.display())]
     Lock { path: PathBuf, detail: String },
@@ -177,7 +180,21 @@ fn auth_required_fix(key: Option<&str>) -> String {
     }
 }
 
-fn refresh_rejected_message(reason: RefreshFailure, detail: &str) -> String {
+/// What to do about a credential file that does not exist.
+fn sign_in_first(path: &std::path::Path) -> String {
+    match advice::LoginFile::of(path) {
+        advice::LoginFile::Default => {
+            "run scorpiox-codex-login (or `codex login`) to sign in".to_string()
+        }
+        other => format!("run {} to sign in", other.command(false)),
+    }
+}
+
+fn refresh_rejected_message(
+    reason: RefreshFailure,
+    detail: &str,
+    path: &std::path::Path,
+) -> String {
     let what = match reason {
         RefreshFailure::Expired => "your Codex refresh token has expired".to_string(),
         RefreshFailure::Reused => {
@@ -189,7 +206,7 @@ fn refresh_rejected_message(reason: RefreshFailure, detail: &str) -> String {
             format!("the Codex access token could not be refreshed ({detail})")
         }
     };
-    format!("{what}; run scorpiox-codex-login to sign in again")
+    format!("{what}; {}", advice::sign_in_again(path))
 }
 
 impl AuthError {
@@ -256,6 +273,7 @@ mod tests {
         let e = AuthError::RefreshRejected {
             reason: RefreshFailure::Reused,
             detail: String::new(),
+            path: PathBuf::from("/nowhere/.codex/accounts/work.json"),
         };
         assert!(e.to_string().contains("already used"));
         assert_eq!(e.exit_code(), 3);

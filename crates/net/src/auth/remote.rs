@@ -91,6 +91,11 @@ impl RemoteSource {
                 EXIT_RUNTIME,
             )
         })?;
+        if !(200..300).contains(&status)
+            && let Some(e) = from_token_server(url, status, &body)
+        {
+            return Err(e);
+        }
         match status {
             200..=299 => parse_token_document(&body, "remote").map_err(|why| {
                 fail(
@@ -142,13 +147,56 @@ impl TokenSource for RemoteSource {
         if t.access_token == rejected {
             return Err(AuthError::Unauthorized {
                 detail: format!(
-                    "the token service at {} keeps serving a token the backend refuses; its login needs renewing",
+                    "the token service at {} keeps serving a token the backend refuses",
                     self.url
                 ),
+                fix: self.sign_in_again(),
             });
         }
         Ok(t)
     }
+
+    fn sign_in_again(&self) -> String {
+        "ask the token server's administrator to sign your account in again there \
+         (scorpiox-codex-login --name ACCOUNT --force)"
+            .to_string()
+    }
+}
+
+/// The `error.code` of `scorpiox-token-server`'s error bodies (docs/token-server.md, "The HTTP
+/// interface"). Their message already says what is wrong and what to do, so a client shows it
+/// as it is, with nothing added.
+pub mod codes {
+    /// 401: no key, or not a key of this server.
+    pub const INVALID_KEY: &str = "invalid_key";
+    /// 502: the account's login on the server is broken; someone must sign it in again there.
+    pub const LOGIN_BROKEN: &str = "login_broken";
+    /// 503: the token cannot be had right now (OpenAI unreachable, a refresh taking long).
+    pub const TOKEN_UNAVAILABLE: &str = "token_unavailable";
+    /// 500: the server failed; its administrator has to look at its log.
+    pub const SERVER_ERROR: &str = "token_server_error";
+}
+
+/// A failure answered by `scorpiox-token-server` itself (its body carries one of [`codes`]):
+/// one line with its message, which holds the one fix. A broken login or a refused key is an
+/// authentication failure (exit 3, not retried); only a 503 is worth retrying. `None` for any
+/// other body (a proxy's page, another service).
+fn from_token_server(url: &str, status: u16, body: &[u8]) -> Option<AuthError> {
+    let err = ErrorBody::parse(body);
+    let (retryable, exit) = match err.code.as_deref()? {
+        codes::INVALID_KEY | codes::LOGIN_BROKEN => (false, EXIT_AUTH),
+        codes::TOKEN_UNAVAILABLE => (true, EXIT_RUNTIME),
+        codes::SERVER_ERROR => (false, EXIT_RUNTIME),
+        _ => return None,
+    };
+    Some(AuthError::Source {
+        detail: format!(
+            "the token server at {url} could not give a token (HTTP {status}): {}",
+            crate::error_body::snippet(err.message.as_bytes())
+        ),
+        retryable,
+        exit,
+    })
 }
 
 /// A token as another machine hands it over: either the one JSON line of

@@ -22,6 +22,11 @@ pub trait TokenSource: Send + Sync {
     /// The server refused the access token `rejected` with 401: return a different, fresh
     /// token or fail.
     async fn recover_unauthorized(&self, rejected: &str) -> Result<CodexToken, AuthError>;
+    /// What to do when the backend keeps refusing this source's tokens: sign the login in
+    /// again, naming where (docs/login.md).
+    fn sign_in_again(&self) -> String {
+        "run scorpiox-codex-login --force to sign in again".to_string()
+    }
 }
 
 /// Build the source `CODEX_TOKEN_SOURCE` names.
@@ -160,12 +165,13 @@ impl LocalSource {
             return Err(AuthError::RefreshRejected {
                 reason: *reason,
                 detail: detail.clone(),
+                path: self.path.clone(),
             });
         }
         let resp = match self.post_refresh(&current.refresh_token, reason).await {
             Ok(r) => r,
             Err(e) => {
-                if let AuthError::RefreshRejected { reason, detail } = &e {
+                if let AuthError::RefreshRejected { reason, detail, .. } = &e {
                     *self.dead_refresh_token.lock().expect("poisoned") =
                         Some((current.refresh_token.clone(), *reason, detail.clone()));
                 }
@@ -204,7 +210,7 @@ impl LocalSource {
         .await
         .map_err(|e| transient(format!("reading the refresh response: {e}")))?;
         if !(200..300).contains(&status) {
-            return Err(refresh_error(status, &bytes));
+            return Err(refresh_error(status, &bytes, &self.path));
         }
         let parsed: RefreshResponse = serde_json::from_slice(&bytes).map_err(|e| {
             transient(format!(
@@ -252,5 +258,9 @@ impl TokenSource for LocalSource {
             .refresh(RefreshReason::UnauthorizedRecovery, Some(rejected), false)
             .await?;
         Ok(f.token("local"))
+    }
+
+    fn sign_in_again(&self) -> String {
+        super::advice::sign_in_again(&self.path)
     }
 }

@@ -433,6 +433,13 @@ impl TokenSource for SshSource {
         "ssh"
     }
 
+    fn sign_in_again(&self) -> String {
+        format!(
+            "sign in again on {} (scorpiox-codex-login --force, or codex login)",
+            self.host
+        )
+    }
+
     async fn token(&self) -> Result<CodexToken, AuthError> {
         let mut cached = self.cached.lock().await;
         if let Some(t) = cached.as_ref()
@@ -453,9 +460,10 @@ impl TokenSource for SshSource {
         if t.access_token == rejected {
             return Err(AuthError::Unauthorized {
                 detail: format!(
-                    "{} keeps handing out a token the backend refuses; its Codex login needs renewing there",
+                    "{} keeps handing out a token the backend refuses",
                     self.host
                 ),
+                fix: self.sign_in_again(),
             });
         }
         *cached = Some(t.clone());
