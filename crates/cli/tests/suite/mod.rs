@@ -34,6 +34,7 @@ mod quickstart;
 mod router;
 mod router_claude_code;
 mod router_errors;
+mod sandbox;
 mod scenario;
 mod scorpiox;
 mod secrets;
