@@ -143,8 +143,11 @@ fn private_dir(path: &Path) -> Result<(), SessionError> {
 }
 
 /// How session files are written (see [`sx_config::atomic`]): temp file, fsync, rename, mode
-/// 0600; readers (and a crash) only ever see a complete file.
-const SESSION_WRITE: AtomicWrite = AtomicWrite::new().mode(Mode::Set(0o600));
+/// 0600; readers (and a crash) only ever see a complete file. The temporary copies a killed
+/// run left are removed by the next write of the file (docs/reliability.md, "Durability").
+const SESSION_WRITE: AtomicWrite = AtomicWrite::new()
+    .mode(Mode::Set(0o600))
+    .clean_stale_temps(true);
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SessionError> {
     SESSION_WRITE.write(path, bytes).map_err(io_err(path))

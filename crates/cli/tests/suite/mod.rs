@@ -10,6 +10,7 @@ mod claude_flags;
 mod codex_apikey;
 mod codex_wire;
 mod commands;
+mod durability;
 mod common;
 mod completions;
 mod config_cli;
