@@ -53,10 +53,16 @@ fn assert_paired(body: &Value, what: &str) -> usize {
     };
     let (calls, outputs) = (ids("function_call"), ids("function_call_output"));
     for c in &calls {
-        assert!(outputs.contains(c), "{what}: call {c} has no result in {body}");
+        assert!(
+            outputs.contains(c),
+            "{what}: call {c} has no result in {body}"
+        );
     }
     for o in &outputs {
-        assert!(calls.contains(o), "{what}: result {o} has no call in {body}");
+        assert!(
+            calls.contains(o),
+            "{what}: result {o} has no call in {body}"
+        );
     }
     calls.len()
 }
@@ -98,10 +104,13 @@ fn kill_9_anywhere_in_a_tool_loop_leaves_a_transcript_that_resumes_paired() {
         // The point: after the k-th request arrived, then a random moment more.
         let k = 1 + rng.next() % TURNS;
         let delay = Duration::from_millis(rng.next() % 60);
-        let got = env
-            .server
-            .wait_for_requests(CODEX_RESPONSES_PATH, k as usize, Duration::from_secs(60));
-        assert!(got.len() as u64 >= k, "round {round}: the run never sent request {k}");
+        let got =
+            env.server
+                .wait_for_requests(CODEX_RESPONSES_PATH, k as usize, Duration::from_secs(60));
+        assert!(
+            got.len() as u64 >= k,
+            "round {round}: the run never sent request {k}"
+        );
         std::thread::sleep(delay);
         let _ = child.kill();
         let status = child.wait().unwrap();
@@ -139,18 +148,31 @@ fn kill_9_anywhere_in_a_tool_loop_leaves_a_transcript_that_resumes_paired() {
         let secrets = [auth.access_token(), auth.id_token()];
         for f in &files {
             let name = f.file_name().unwrap().to_string_lossy();
-            assert!(!name.contains(".tmp"), "{what}: left behind: {}", f.display());
+            assert!(
+                !name.contains(".tmp"),
+                "{what}: left behind: {}",
+                f.display()
+            );
             if *f == env.auth_path() {
                 continue;
             }
             let bytes = std::fs::read(f).unwrap();
             let text = String::from_utf8_lossy(&bytes);
             for s in &secrets {
-                assert!(!text.contains(s.as_str()), "{what}: a token in {}", f.display());
+                assert!(
+                    !text.contains(s.as_str()),
+                    "{what}: a token in {}",
+                    f.display()
+                );
             }
         }
     }
     // The kills landed in the middle of the loop, not only before or after it.
-    eprintln!("durability: {KILLS} kills, {resumed_with_calls} resumed a transcript holding tool calls");
-    assert!(resumed_with_calls > 0, "no kill landed inside the tool loop (seed {seed})");
+    eprintln!(
+        "durability: {KILLS} kills, {resumed_with_calls} resumed a transcript holding tool calls"
+    );
+    assert!(
+        resumed_with_calls > 0,
+        "no kill landed inside the tool loop (seed {seed})"
+    );
 }

@@ -257,9 +257,44 @@ fn background_processes_of_a_command_are_kept_for_the_run_and_ended_with_it() {
                 "{sandbox}: {checked}"
             );
         }
-        // sx has ended: so have they (their supervisor saw sx go).
-        wait_gone(&pids);
+        // sx ended them before it exited.
+        let alive: Vec<&i32> = pids.iter().filter(|&&p| running(p)).collect();
+        assert!(
+            alive.is_empty(),
+            "{sandbox}: still running after sx ended: {alive:?}"
+        );
     }
+}
+
+#[test]
+fn a_killed_sx_still_ends_the_background_processes_of_its_commands() {
+    let env = Env::new();
+    env.login(AuthJson::new());
+    let (command, files) = detaching(&env.proj);
+    call(&env, "c_start", "bash", json!({ "command": command }));
+    // The next model turn never comes: sx waits on it when it is killed.
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        sx_testkit::MockResponse::sse_chunks(vec![sx_testkit::Chunk::Stall]),
+    );
+    let mut child = env
+        .sx_std()
+        .args(["-p", "start a server", "--yolo"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let reqs = env
+        .server
+        .wait_for_requests(CODEX_RESPONSES_PATH, 2, Duration::from_secs(60));
+    assert_eq!(reqs.len(), 2, "the command never ran");
+    let pids = pids(&files);
+    assert!(pids.iter().all(|&p| running(p)), "they run while sx does");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // No event tells when the supervisors are done: poll, with a generous deadline.
+    wait_gone(&pids);
 }
 
 #[test]
