@@ -50,13 +50,10 @@ pub fn end_background(rt: &tokio::runtime::Runtime) {
 
 /// The line for background processes that outlived their end. `None` when none did.
 pub fn survivors(left: &[sx_agent::tools::proc_tree::Proc]) -> Option<String> {
-    let n = left.len();
-    (n > 0).then(|| {
+    (!left.is_empty()).then(|| {
         format!(
-            "warning: {n} background process{} started by tool commands could not be ended: {}; end {} with kill -9",
-            if n == 1 { "" } else { "es" },
-            sx_agent::tools::proc_tree::Proc::describe(left),
-            if n == 1 { "it" } else { "them" }
+            "warning: tool commands left background processes that could not be ended: {}; end them with kill -9",
+            sx_agent::tools::proc_tree::Proc::describe(left)
         )
     })
 }
@@ -75,7 +72,7 @@ mod tests {
         }];
         assert_eq!(
             survivors(&one).unwrap(),
-            "warning: 1 background process started by tool commands could not be ended: pid 41 (sleep); end it with kill -9"
+            "warning: tool commands left background processes that could not be ended: pid 41 (sleep); end them with kill -9"
         );
         let two = [
             one[0].clone(),
@@ -87,7 +84,7 @@ mod tests {
         assert!(
             survivors(&two)
                 .unwrap()
-                .starts_with("warning: 2 background processes")
+                .contains(": pid 41 (sleep), pid 42 (node); ")
         );
     }
 }
