@@ -82,13 +82,15 @@ pub enum Event {
 pub struct Running(Inner);
 
 enum Inner {
-    Supervised {
-        child: Child,
-        stdin: Option<ChildStdin>,
-        out: ChildStdout,
-        dec: Decoder,
-    },
+    Supervised(Box<Supervised>),
     Direct(Box<Direct>),
+}
+
+struct Supervised {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    out: ChildStdout,
+    dec: Decoder,
 }
 
 struct Direct {
@@ -146,20 +148,20 @@ impl Running {
             let _ = pipe.write_all(&framed).await;
         }
         let out = child.stdout.take().ok_or("no pipe from the supervisor")?;
-        Ok(Running(Inner::Supervised {
+        Ok(Running(Inner::Supervised(Box::new(Supervised {
             child,
             stdin,
             out,
             dec: Decoder::default(),
-        }))
+        }))))
     }
 
     /// The next event; `Ok(None)` after [`Event::Done`]. An error when the command could not
     /// be started (or sandboxed), or its supervisor was lost. Cancel-safe.
     pub async fn next(&mut self) -> Result<Option<Event>, String> {
         match &mut self.0 {
-            Inner::Supervised { out, dec, .. } => loop {
-                let frame = frames::read(out, dec)
+            Inner::Supervised(sup) => loop {
+                let frame = frames::read(&mut sup.out, &mut sup.dec)
                     .await
                     .map_err(|e| format!("lost track of the command: {e}"))?;
                 let Some((tag, payload)) = frame else {
@@ -189,12 +191,13 @@ impl Running {
     /// that is unknown: the supervisor did not answer).
     pub async fn stop(self) -> Option<Vec<Proc>> {
         match self.0 {
-            Inner::Supervised {
-                mut child,
-                stdin,
-                mut out,
-                mut dec,
-            } => {
+            Inner::Supervised(sup) => {
+                let Supervised {
+                    mut child,
+                    stdin,
+                    mut out,
+                    mut dec,
+                } = *sup;
                 drop(stdin);
                 let told = tokio::time::timeout(STOP_WAIT, async {
                     loop {
@@ -227,7 +230,7 @@ impl Running {
     /// The call is over: keep its background processes until sx ends.
     pub fn keep(self) {
         match self.0 {
-            Inner::Supervised { .. } => KEPT.lock().unwrap_or_else(|e| e.into_inner()).push(self),
+            Inner::Supervised(_) => KEPT.lock().unwrap_or_else(|e| e.into_inner()).push(self),
             // Only the process group was ever tracked; it is left alone as before.
             Inner::Direct(mut d) => d.guard.0 = None,
         }
