@@ -100,7 +100,12 @@ fn a_write_outside_the_project_fails_under_the_sandbox_and_succeeds_with_sandbox
         assert!(bash.contains("WROTE-OUTSIDE"), "{bash}");
         return;
     }
-    assert!(!stderr.contains("warning"), "{stderr}");
+    // The one other warning there may be: a Landlock before Linux 6.2 cannot refuse truncation
+    // (creating a file, as here, it refuses).
+    for l in stderr.lines().filter(|l| l.starts_with("warning")) {
+        assert!(l.contains("older than Linux 6.2"), "{stderr}");
+        eprintln!("NOTE: this kernel's Landlock cannot refuse truncation: {l}");
+    }
     for (what, output) in [("bash", &bash), ("the function", &func)] {
         assert!(
             output.contains("Permission denied") && !output.contains("WROTE-OUTSIDE"),
