@@ -361,3 +361,25 @@ async fn read_some<R: AsyncRead + Unpin>(pipe: &mut Option<R>, buf: &mut [u8]) -
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_timeout_did_is_said_truthfully() {
+        assert_eq!(
+            killed(Some(Vec::new())),
+            "it was killed together with every process it started"
+        );
+        let left = vec![Proc {
+            pid: 7,
+            name: "sleep".into(),
+        }];
+        assert_eq!(
+            killed(Some(left)),
+            "it was killed, but 1 of the processes it started still runs: pid 7 (sleep)"
+        );
+        assert!(killed(None).contains("unknown"));
+    }
+}
