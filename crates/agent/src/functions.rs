@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sxnet::model::ToolSpec;
 
-use crate::tools::process::{GroupGuard, group_of, terminate};
+use crate::tools::command::{Event, Running, Spec};
 use crate::tools::{ToolContext, ToolOutput};
 
 /// Where a function was defined: the command line is the user; a project file is the
@@ -256,23 +256,19 @@ async fn run_command_until(
     ctx: &ToolContext,
     timed_out: impl std::future::Future<Output = ()>,
 ) -> ToolOutput {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let Some(command) = &f.command else {
         return ToolOutput::error(format!("function '{}' has no command", f.name));
     };
-    let mut child = match tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .current_dir(&ctx.cwd)
-        .env("SX_FUNCTION", &f.name)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-    {
-        Ok(c) => c,
+    let spec = Spec {
+        program: "sh",
+        fallback: None,
+        args: vec!["-c".into(), command.into()],
+        dir: &ctx.cwd,
+        env: &[("SX_FUNCTION", &f.name)],
+        input: Some(serde_json::to_vec(args).expect("serializes")),
+    };
+    let mut run = match Running::start(spec, ctx).await {
+        Ok(r) => r,
         Err(e) => {
             return ToolOutput::error(format!(
                 "function '{}': cannot start its command: {e}",
@@ -280,46 +276,45 @@ async fn run_command_until(
             ));
         }
     };
-    let pgid = group_of(&child);
-    let mut guard = GroupGuard(pgid);
-    let mut stdin = child.stdin.take().expect("piped");
-    let input = serde_json::to_vec(args).expect("serializes");
-    let (mut out, mut err) = (
-        child.stdout.take().expect("piped"),
-        child.stderr.take().expect("piped"),
-    );
+    let (mut o, mut e, mut status) = (Vec::new(), Vec::new(), None);
     let io = async {
-        // A command that ignores stdin must not block us: write errors (EPIPE) are fine.
-        let _ = stdin.write_all(&input).await;
-        drop(stdin);
-        let (mut o, mut e) = (Vec::new(), Vec::new());
-        let _ = tokio::join!(out.read_to_end(&mut o), err.read_to_end(&mut e));
-        (o, e)
+        loop {
+            match run.next().await {
+                Ok(Some(Event::Stdout(b))) => o.extend_from_slice(&b),
+                Ok(Some(Event::Stderr(b))) => e.extend_from_slice(&b),
+                Ok(Some(Event::Exited(s))) => status = Some(s),
+                Ok(Some(Event::Done(left))) => return Ok(left),
+                Ok(None) => return Err("lost track of the command".to_string()),
+                Err(why) => return Err(why),
+            }
+        }
     };
+    tokio::pin!(timed_out);
     let stopped = tokio::select! {
         _ = ctx.cancel.cancelled() => "was cancelled by the user".to_string(),
-        () = timed_out => format!("timed out after {}s", COMMAND_TIMEOUT.as_secs()),
-        (o, e) = io => {
-            let status = child.wait().await;
-            guard.0 = None;
+        () = &mut timed_out => format!("timed out after {}s", COMMAND_TIMEOUT.as_secs()),
+        done = io => {
+            let left = match done {
+                Ok(left) => left,
+                Err(why) => return ToolOutput::error(format!("function '{}': {why}", f.name)),
+            };
+            if !left.is_empty() {
+                run.keep();
+            }
             let stdout = cap(&String::from_utf8_lossy(&o));
             return match status {
-                Ok(st) if st.success() => ToolOutput::ok(stdout),
-                Ok(st) => ToolOutput::error(format!(
+                Some(st) if st.success() => ToolOutput::ok(stdout),
+                Some(st) => ToolOutput::error(format!(
                     "function '{}' failed ({st})\nstdout:\n{stdout}\nstderr:\n{}",
                     f.name,
                     cap(&String::from_utf8_lossy(&e))
                 )),
-                Err(err) => ToolOutput::error(format!("function '{}': waiting for its command failed: {err}", f.name)),
+                None => ToolOutput::error(format!("function '{}': its command's exit status was lost", f.name)),
             };
         }
     };
-    terminate(pgid, &mut child).await;
-    guard.0 = None;
-    ToolOutput::error(format!(
-        "function '{}' {stopped}; its command was killed with every process it started",
-        f.name
-    ))
+    let killed = crate::tools::command::killed(run.stop().await);
+    ToolOutput::error(format!("function '{}' {stopped}; {killed}", f.name))
 }
 
 fn cap(s: &str) -> String {

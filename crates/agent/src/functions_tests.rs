@@ -81,7 +81,7 @@ async fn a_timed_out_command_is_killed_with_everything_it_started() {
     assert!(out.is_error);
     assert_eq!(
         out.text,
-        "function 'long_job' timed out after 120s; its command was killed with every process it started"
+        "function 'long_job' timed out after 120s; it was killed together with every process it started"
     );
     let (sh, kid) = pids.lock().unwrap().expect("both processes ran");
     // `run_command` returns once the group is gone (or SIGKILLed after the grace period).

@@ -154,8 +154,12 @@ fn private_dir(path: &Path) -> Result<(), SessionError> {
 /// readers (and a killed sx) only ever see a complete file. Not flushed to the disk: a
 /// transcript is rewritten after every message, and two `fsync`s per write cost more than the
 /// rest of a one-shot run (docs/performance.md, "Where the time goes"); a power loss may lose
-/// the last message, never the file.
-const SESSION_WRITE: AtomicWrite = AtomicWrite::new().mode(Mode::Set(0o600)).durable(false);
+/// the last message, never the file. The temporary copies a killed run left are removed by the
+/// next write of the file (docs/reliability.md, "Durability").
+const SESSION_WRITE: AtomicWrite = AtomicWrite::new()
+    .mode(Mode::Set(0o600))
+    .durable(false)
+    .clean_stale_temps(true);
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SessionError> {
     SESSION_WRITE.write(path, bytes).map_err(io_err(path))

@@ -166,6 +166,7 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
         (tools, functions, Vec::new())
     };
     let mode = Mode::from_config(config.get("APPROVAL"), opts.yolo);
+    warnings.extend(crate::tools::sandbox::configure(config, mode == Mode::Auto));
     let approval = match opts.asker {
         Some(asker) => Approval::interactive(mode, asker),
         None => Approval::non_interactive(mode),

@@ -95,6 +95,18 @@ pub static KEYS: &[KeySpec] = &[
         KeyKind::Enum(&["ask", "auto", "read-only"]),
         "ask (confirm shell/writes interactively), auto, read-only",
     ),
+    k(
+        "SANDBOX",
+        None,
+        KeyKind::Enum(&["workspace-write", "off"]),
+        "workspace-write: tool commands write only in the project, --add-dir folders and temp folders (default with --yolo/APPROVAL=auto); off: no sandbox",
+    ),
+    k(
+        "SANDBOX_NETWORK",
+        Some("1"),
+        Bool,
+        "0 cuts the network of tool commands (with SANDBOX=workspace-write)",
+    ),
     k("THINKING", Some("1"), Bool, "show/request model thinking"),
     k(
         "THINKING_BUDGET",

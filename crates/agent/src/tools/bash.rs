@@ -1,24 +1,24 @@
 //! `bash`: run a shell command and report its output and exit status.
 //!
-//! The command runs under `bash -c` (`sh -c` when there is no bash) with stdin on /dev/null, in
-//! a process group of its own so that a timeout, a cancellation or a dropped future can kill it
-//! together with everything it started (SIGTERM, then SIGKILL after a short grace). Stdout and
-//! stderr are read concurrently into one capture in arrival order; the capture keeps the head
-//! and tail of long output and says how much of the middle it elided.
+//! The command runs under `bash -c` (`sh -c` when there is no bash) with stdin on /dev/null,
+//! through `command::Running`: in sx below a supervisor that applies the sandbox and ends
+//! every process the command started on a timeout or a cancel, and says which survived
+//! (docs/reliability.md, hole 8). Stdout and stderr are read concurrently into one capture in
+//! arrival order; the capture keeps the head and tail of long output and says how much of the
+//! middle it elided.
 
 use std::collections::VecDeque;
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use nix::sys::signal::Signal;
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, AsyncReadExt as _};
-use tokio::process::{Child, Command};
 
-use super::process::{GroupGuard, group_of, terminate};
+use super::command::{Event, Running, Spec, killed};
+use super::proc_tree::Proc;
 use super::{Tool, ToolContext, ToolKind, ToolOutput, str_arg};
 
 pub struct Bash;
@@ -27,9 +27,6 @@ const DEFAULT_TIMEOUT_MS: u64 = 120_000;
 const MAX_TIMEOUT_MS: u64 = 600_000;
 /// Characters of output the model gets at most (head + tail).
 const OUTPUT_CAP: usize = 30_000;
-/// Between SIGTERM and SIGKILL.
-/// How long to keep reading after the shell exits (background jobs may hold the pipes).
-const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(300);
 
 const DESCRIPTION: &str = "Run a shell command with `bash -c` and return its combined stdout and stderr (interleaved as they arrive) plus the exit code. \
 Use it to build, run tests, use git and other command-line programs; to read or search files prefer read_file, grep, glob and list_dir. \
@@ -107,26 +104,17 @@ impl Tool for Bash {
 }
 
 enum Outcome {
-    Exited(ExitStatus),
+    Exited(ExitStatus, Vec<Proc>),
     TimedOut,
     Cancelled,
 }
 
-fn spawn(shell: &str, command: &str, dir: &Path) -> std::io::Result<Child> {
-    Command::new(shell)
-        .arg("-c")
-        .arg(command)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("PAGER", "cat")
-        .env("GIT_PAGER", "cat")
-        .spawn()
-}
+/// What the command's environment gets besides sx's own.
+const ENV: &[(&str, &str)] = &[
+    ("GIT_TERMINAL_PROMPT", "0"),
+    ("PAGER", "cat"),
+    ("GIT_PAGER", "cat"),
+];
 
 async fn run_command(
     command: &str,
@@ -135,58 +123,50 @@ async fn run_command(
     ctx: &ToolContext,
 ) -> ToolOutput {
     let started = Instant::now();
-    let spawned = match spawn("bash", command, dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => spawn("sh", command, dir),
-        other => other,
+    let spec = Spec {
+        program: "bash",
+        fallback: Some("sh"),
+        args: vec!["-c".into(), command.into()],
+        dir,
+        env: ENV,
+        input: None,
     };
-    let mut child = match spawned {
-        Ok(c) => c,
+    let mut run = match Running::start(spec, ctx).await {
+        Ok(r) => r,
         Err(e) => return ToolOutput::error(format!("could not start the shell (bash or sh): {e}")),
     };
-    let pgid = group_of(&child);
-    let mut guard = GroupGuard(pgid);
-
     let mut capture = Capture::new(OUTPUT_CAP);
-    let mut out = child.stdout.take();
-    let mut err = child.stderr.take();
-    let (mut obuf, mut ebuf) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
-
+    let mut status = None;
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
     let outcome = loop {
         tokio::select! {
-            n = read_some(&mut out, &mut obuf) => capture.push(&obuf[..n]),
-            n = read_some(&mut err, &mut ebuf) => capture.push(&ebuf[..n]),
-            status = child.wait() => match status {
-                Ok(status) => break Outcome::Exited(status),
-                Err(e) => {
-                    terminate(pgid, &mut child).await;
-                    guard.0 = None;
-                    return ToolOutput::error(format!("lost track of the command: {e}"));
-                }
+            event = run.next() => match event {
+                Ok(Some(Event::Stdout(b) | Event::Stderr(b))) => capture.push(&b),
+                Ok(Some(Event::Exited(s))) => status = Some(s),
+                Ok(Some(Event::Done(left))) => match status {
+                    Some(s) => break Outcome::Exited(s, left),
+                    None => return ToolOutput::error("lost track of the command: no exit status"),
+                },
+                Ok(None) => return ToolOutput::error("lost track of the command"),
+                Err(e) => return ToolOutput::error(e),
             },
             () = &mut deadline => break Outcome::TimedOut,
             () = ctx.cancel.cancelled() => break Outcome::Cancelled,
         }
     };
-    if !matches!(outcome, Outcome::Exited(_)) {
-        terminate(pgid, &mut child).await;
-    }
-    guard.0 = None;
-    // What is still in the pipes (background jobs may keep them open: stop after a moment).
-    let drain_until = tokio::time::sleep(DRAIN_AFTER_EXIT);
-    tokio::pin!(drain_until);
-    while out.is_some() || err.is_some() {
-        tokio::select! {
-            n = read_some(&mut out, &mut obuf) => capture.push(&obuf[..n]),
-            n = read_some(&mut err, &mut ebuf) => capture.push(&ebuf[..n]),
-            () = &mut drain_until => break,
+    let killed = match outcome {
+        Outcome::Exited(_, ref left) if !left.is_empty() => {
+            run.keep();
+            String::new()
         }
-    }
+        Outcome::Exited(..) => String::new(),
+        Outcome::TimedOut | Outcome::Cancelled => killed(run.stop().await),
+    };
     let output = capture.finish();
     let wall = started.elapsed().as_secs_f64();
     match outcome {
-        Outcome::Exited(status) => {
+        Outcome::Exited(status, left) => {
             let head = match (status.code(), status.signal()) {
                 (Some(code), _) => format!("Exit code: {code}"),
                 (None, Some(sig)) => {
@@ -197,34 +177,27 @@ async fn run_command(
                 }
                 (None, None) => "Exit status unknown".to_string(),
             };
+            let background = if left.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "\nStill running in the background (ended when sx exits): {}",
+                    Proc::describe(&left)
+                )
+            };
             ToolOutput::ok(format!(
-                "{head}\nWall time: {wall:.1} seconds\nOutput:\n{output}"
+                "{head}\nWall time: {wall:.1} seconds{background}\nOutput:\n{output}"
             ))
         }
         Outcome::TimedOut => ToolOutput::error(format!(
-            "Command timed out after {}; it was killed together with every process it started. \
+            "Command timed out after {}; {killed}. \
              If it needs longer, pass a larger timeout_ms (max {MAX_TIMEOUT_MS}); for servers or watchers, \
              start them in the background with output redirected to a file.\nOutput before the timeout:\n{output}",
             secs(timeout)
         )),
         Outcome::Cancelled => ToolOutput::error(format!(
-            "Command cancelled by the user after {wall:.1} seconds; it was killed together with every process it started.\nOutput before cancellation:\n{output}"
+            "Command cancelled by the user after {wall:.1} seconds; {killed}.\nOutput before cancellation:\n{output}"
         )),
-    }
-}
-
-/// Read what is available from a pipe; a closed or failed pipe becomes `None` and the future
-/// for a `None` pipe never completes (so `select!` ignores it).
-async fn read_some<R: AsyncRead + Unpin>(pipe: &mut Option<R>, buf: &mut [u8]) -> usize {
-    let Some(r) = pipe.as_mut() else {
-        return std::future::pending().await;
-    };
-    match r.read(buf).await {
-        Ok(n) if n > 0 => n,
-        _ => {
-            *pipe = None;
-            0
-        }
     }
 }
 

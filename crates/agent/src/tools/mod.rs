@@ -15,15 +15,20 @@ use tokio_util::sync::CancellationToken;
 
 mod bash;
 pub(crate) mod bounded;
+pub mod command;
 mod edit_file;
 mod edit_lines;
+mod frames;
 mod glob;
 mod grep;
 mod list_dir;
+pub mod proc_tree;
 pub(crate) mod process;
 mod read_file;
 mod read_image;
 pub mod roots;
+pub mod sandbox;
+pub mod supervisor;
 pub mod text;
 mod write_file;
 

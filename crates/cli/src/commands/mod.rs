@@ -87,6 +87,11 @@ fn choose(argv: &[OsString]) -> Option<(&'static Command, Vec<OsString>)> {
 /// The program's entry.
 pub fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
+    // The supervisor of a tool's command (docs/reliability.md): sx starts itself under this
+    // name, never a user.
+    if argv.first().and_then(|a| a.to_str()) == Some(sx_agent::tools::supervisor::NAME) {
+        return sx_agent::tools::supervisor::main(argv);
+    }
     if argv.get(1).and_then(|a| a.to_str()) == Some("install-links") {
         crate::install_panic_hook();
         let rest: Vec<&str> = argv[2..].iter().filter_map(|a| a.to_str()).collect();
@@ -116,6 +121,7 @@ pub fn main() -> ExitCode {
         }
         None => {
             let _ = crate::ARGS.set(argv);
+            sx_agent::tools::command::use_supervisor("/proc/self/exe".into());
             crate::sx::main()
         }
     }

@@ -39,3 +39,52 @@ pub fn function_stop(
         calls.join(", ")
     ))
 }
+/// End the background processes tool commands left running (docs/reliability.md, hole 8)
+/// before sx exits, and say which could not be ended.
+pub fn end_background(rt: &tokio::runtime::Runtime) {
+    let left = rt.block_on(sx_agent::tools::command::stop_kept());
+    if let Some(line) = survivors(&left) {
+        crate::stderr_line(format_args!("{line}"));
+    }
+}
+
+/// The line for background processes that outlived their end. `None` when none did.
+pub fn survivors(left: &[sx_agent::tools::proc_tree::Proc]) -> Option<String> {
+    (!left.is_empty()).then(|| {
+        format!(
+            "warning: tool commands left background processes that could not be ended: {}; end them with kill -9",
+            sx_agent::tools::proc_tree::Proc::describe(left)
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sx_agent::tools::proc_tree::Proc;
+
+    #[test]
+    fn survivors_are_named_or_nothing_is_said() {
+        assert_eq!(survivors(&[]), None);
+        let one = [Proc {
+            pid: 41,
+            name: "sleep".into(),
+        }];
+        assert_eq!(
+            survivors(&one).unwrap(),
+            "warning: tool commands left background processes that could not be ended: pid 41 (sleep); end them with kill -9"
+        );
+        let two = [
+            one[0].clone(),
+            Proc {
+                pid: 42,
+                name: "node".into(),
+            },
+        ];
+        assert!(
+            survivors(&two)
+                .unwrap()
+                .contains(": pid 41 (sleep), pid 42 (node); ")
+        );
+    }
+}

@@ -157,6 +157,7 @@ fn run(args: Args) -> Result<u8, Failure> {
     let rt = crate::runtime()?;
     sx_config::phases::mark("runtime started");
     let code = rt.block_on(one_shot(&config, &args, prompt, answers));
+    closing::end_background(&rt);
     // A read a tool gave up on (stuck in the kernel, docs/reliability.md) must not hold the
     // exit: the runtime does not wait for it.
     rt.shutdown_background();
@@ -197,6 +198,7 @@ fn interactive(config: Config, args: &Args, flags: Vec<(String, String)>) -> Res
         .build()
         .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
     let ended = rt.block_on(sx_tui::run(launch));
+    closing::end_background(&rt);
     // As in one-shot runs: an abandoned read does not hold the exit.
     rt.shutdown_background();
     match ended {

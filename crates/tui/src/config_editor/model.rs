@@ -85,7 +85,14 @@ pub const LAYOUT: &[(Section, &[&str])] = &[
     ),
     (
         Section::Tools,
-        &["TOOLS", "APPROVAL", "MAX_TURNS", "TRUSTED_PROJECTS"],
+        &[
+            "TOOLS",
+            "APPROVAL",
+            "SANDBOX",
+            "SANDBOX_NETWORK",
+            "MAX_TURNS",
+            "TRUSTED_PROJECTS",
+        ],
     ),
     (
         Section::Sessions,
