@@ -56,10 +56,14 @@ pub fn append(path: &Path, entry: &str) {
         return;
     }
     let line = serde_json::to_string(entry).unwrap_or_default();
+    // Not through a link, nor into a FIFO (docs/reliability.md, hole 3).
+    use std::os::unix::fs::OpenOptionsExt;
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
         .open(path)
+        && f.metadata().is_ok_and(|m| m.is_file())
     {
         let _ = writeln!(f, "{line}");
     }
