@@ -39,6 +39,7 @@ mod router_errors;
 mod scenario;
 mod scorpiox;
 mod secrets;
+mod secrets_audit;
 mod service;
 mod sessions;
 mod ssh_source;
