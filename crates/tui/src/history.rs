@@ -122,6 +122,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_link_or_fifo_at_the_history_file_is_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "mine\n").unwrap();
+        let link = dir.path().join("h/linked");
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        append(&link, "entry");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "mine\n");
+        // A FIFO with no reader: not waited on.
+        let fifo = dir.path().join("h/fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        append(&fifo, "entry");
+    }
+
+    #[test]
     fn history_round_trips_multi_line_entries_and_keeps_the_last() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("h/x");

@@ -295,6 +295,22 @@ mod tests {
     }
 
     #[test]
+    fn a_link_or_fifo_at_a_traffic_file_name_is_refused() {
+        // A resumed session's folder comes from the project, which may plant either.
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, "mine").unwrap();
+        let link = d.path().join("0001-request.json");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        assert!(TrafficDir::create(&link).is_none());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "mine");
+        let fifo = d.path().join("0001-response.txt");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(TrafficDir::create(&fifo).is_none(), "not waited on either");
+        assert!(TrafficDir::create(&d.path().join("0002-request.json")).is_some());
+    }
+
+    #[test]
     fn a_response_past_the_cap_is_cut_with_a_note() {
         let chunk = [b'x'; 100];
         let chunks: Vec<&[u8]> = std::iter::repeat_n(&chunk[..], 50).collect();
