@@ -91,13 +91,26 @@ pub fn resolves_inside(root: &Path, dir: &Path) -> Result<(), Refused> {
         source,
     })?;
     if target.starts_with(&real_root) {
-        Ok(())
-    } else {
-        Err(Refused::Outside {
-            path: dir.to_path_buf(),
-            target,
-        })
+        return Ok(());
     }
+    // Name the link that leads out (`.scorpiox`, say), not the folder below it.
+    let mut cur = root.to_path_buf();
+    for part in dir.strip_prefix(root).unwrap_or(Path::new("")).components() {
+        cur.push(part);
+        let is_link = std::fs::symlink_metadata(&cur).is_ok_and(|m| m.file_type().is_symlink());
+        if let (true, Ok(t)) = (is_link, cur.canonicalize())
+            && !t.starts_with(&real_root)
+        {
+            return Err(Refused::Outside {
+                path: cur,
+                target: t,
+            });
+        }
+    }
+    Err(Refused::Outside {
+        path: dir.to_path_buf(),
+        target,
+    })
 }
 
 #[cfg(test)]
@@ -121,6 +134,12 @@ mod tests {
         assert!(root.join("real/s").is_dir());
         assert!(resolves_inside(&root, &root.join("in/s")).is_ok());
         assert!(resolves_inside(&root, &root.join("out")).is_err());
+        std::fs::create_dir_all(outside.join("deeper")).unwrap();
+        let Err(Refused::Outside { path, .. }) = resolves_inside(&root, &root.join("out/deeper"))
+        else {
+            panic!("outside")
+        };
+        assert_eq!(path, root.join("out"), "the link that leads out is named");
         std::fs::write(root.join("file"), "").unwrap();
         assert!(private_dir_in(&root, &root.join("file/x")).is_err());
     }

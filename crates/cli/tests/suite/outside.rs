@@ -189,23 +189,38 @@ fn a_symlinked_gitignore_or_scorpiox_folder_is_not_written_through() {
         env.proj.join(".scorpiox/sessions").is_dir(),
         "the session itself is saved"
     );
-    // A .scorpiox folder that leads out of the project.
-    std::fs::remove_dir_all(env.proj.join(".scorpiox")).unwrap();
+    // A .scorpiox folder that leads out of the project (this one holds the saved session).
     let elsewhere = env.home.join("elsewhere");
-    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::rename(env.proj.join(".scorpiox"), &elsewhere).unwrap();
     std::os::unix::fs::symlink(&elsewhere, env.proj.join(".scorpiox")).unwrap();
+    let listing = || {
+        let mut all = super::credentials::walk(&elsewhere);
+        all.sort();
+        all.into_iter()
+            .map(|f| (std::fs::read(&f).unwrap(), f))
+            .collect::<Vec<_>>()
+    };
+    let before = listing();
     let stderr = run(&env);
-    assert_eq!(
-        std::fs::read_dir(&elsewhere).unwrap().count(),
-        0,
-        "nothing written through the .scorpiox link"
+    let why = format!(
+        "{} is a symbolic link to {}, outside the project; sx keeps sessions inside the project, so replace the link with a folder",
+        env.proj.join(".scorpiox").display(),
+        elsewhere.canonicalize().unwrap().display()
     );
     assert!(
-        stderr.contains(&format!(
-            "warning: this session will not be saved: {} is a symbolic link to {}, outside the project",
-            env.proj.join(".scorpiox").display(),
-            elsewhere.canonicalize().unwrap().display()
-        )),
+        stderr.contains(&format!("warning: this session will not be saved: {why}")),
         "{stderr}"
+    );
+    // Resuming the session found through the link is refused in the same words.
+    let out = env
+        .sx()
+        .args(["--continue", "-p", "again"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert_eq!(super::common::error_line(&out), format!("error: {why}"));
+    assert!(
+        before == listing(),
+        "nothing written through the .scorpiox link"
     );
 }
