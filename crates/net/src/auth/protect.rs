@@ -90,11 +90,7 @@ fn register_tokens(path: &Path) {
 
 fn walk(v: &Value, secret_key: bool) {
     match v {
-        Value::String(s) => {
-            if secret_key || looks_like_jwt(s) {
-                secrets::register(s);
-            }
-        }
+        Value::String(s) if secret_key || looks_like_jwt(s) => secrets::register(s),
         Value::Array(items) => items.iter().for_each(|i| walk(i, secret_key)),
         Value::Object(map) => {
             for (k, v) in map {
