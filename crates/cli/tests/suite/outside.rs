@@ -224,3 +224,56 @@ fn a_symlinked_gitignore_or_scorpiox_folder_is_not_written_through() {
         "nothing written through the .scorpiox link"
     );
 }
+
+#[test]
+fn the_interactive_ui_asks_each_time_even_in_auto_mode() {
+    let l = layout();
+    let env = &l.env;
+    for _ in 0..2 {
+        env.server.enqueue(
+            "POST",
+            CODEX_RESPONSES_PATH,
+            MockResponse::sse(sse::encode(&responses::function_call_turn(
+                "call_1",
+                "write_file",
+                &json!({"path": "link/asked.txt", "content": "x\n"}).to_string(),
+            ))),
+        );
+    }
+    env.server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse(sse::encode(&responses::text_turn("All done."))),
+    );
+    let t = super::tui::start(env, &["--yolo"], (100, 30));
+    t.wait_for("the prompt", super::tui::idle);
+    t.type_text("write it");
+    t.keys(&["Enter"]);
+    let screen = t.wait_text("Allow write_file outside the project?");
+    let target = l.outside.canonicalize().unwrap().join("asked.txt");
+    assert!(
+        screen.contains(&format!(
+            "{} is outside the project and the --add-dir folders",
+            target.display()
+        )) && !screen.contains("always allow"),
+        "{screen}"
+    );
+    // "a" (always) is not an answer here; "y" allows this once.
+    t.keys(&["a", "y"]);
+    t.wait_for("the second question", |s| {
+        s.matches("Allow write_file outside the project?").count() == 1
+            && s.contains("write_file allowed\n")
+    });
+    assert!(target.is_file());
+    std::fs::remove_file(&target).unwrap();
+    t.wait_text("Allow write_file outside the project?");
+    t.keys(&["n"]);
+    t.wait_text("All done.");
+    assert!(!target.exists(), "declined the second time");
+    let requests = env.server.requests_to(CODEX_RESPONSES_PATH);
+    let last = requests.last().unwrap().text();
+    assert!(
+        last.contains("the user declined 'write_file' on") && last.contains("outside the project"),
+        "{last}"
+    );
+}
