@@ -5,9 +5,9 @@
 //!
 //! The files: `CODEX_CREDENTIALS_FILE` (default `$CODEX_HOME/auth.json`), `~/.codex/auth.json`
 //! (the official client's), every file in `~/.codex/accounts/` (the logins of
-//! `scorpiox-codex-login --name`), the files `TOKEN_SERVER_KEYS` names, and Claude Code's
-//! `~/.claude/.credentials.json`. Reading them here is cheap (small JSON files, read once at
-//! start-up, bounded) and has no other effect.
+//! `scorpiox-codex-login --name`), and the files `TOKEN_SERVER_KEYS` names. Reading them here is
+//! cheap (small JSON files, read once at start-up, bounded) and has no other effect. Claude
+//! Code's own login is not among them: sx never reads it (docs/providers.md).
 
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
@@ -31,7 +31,6 @@ pub fn credential_files(config: &Config) -> (Vec<PathBuf>, Vec<PathBuf>) {
     }
     if let Some(home) = config.home() {
         files.push(home.join(".codex/auth.json"));
-        files.push(home.join(".claude/.credentials.json"));
         folders.push(home.join(".codex/accounts"));
     }
     if let Some(v) = config.get_nonempty("TOKEN_SERVER_KEYS") {
@@ -134,7 +133,7 @@ mod tests {
         let p = d.path().join("creds.json");
         std::fs::write(
             &p,
-            r#"{"claudeAiOauth":{"accessToken":"sk-ant-oat01-protect-test-access",
+            r#"{"oauth":{"accessToken":"sk-ant-oat01-protect-test-access",
                 "refreshToken":"sk-ant-ort01-protect-test-refresh","expiresAt":1},
                 "OPENAI_API_KEY":"sk-protect-test-api-key","account_id":"acct-protect-test-id",
                 "other":"eyJhbGciOiJub25lIn0.eyJwcm90ZWN0LXRlc3QiOjF9.c2lnbmF0dXJlLXByb3RlY3Q"}"#,
