@@ -4,6 +4,8 @@
 //! mode; in `read-only` mode never; in `ask` mode the front end is asked — and a one-shot run
 //! has nobody to ask, so there they are refused with a message the model sees.
 
+use std::path::Path;
+
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -39,6 +41,14 @@ pub enum Decision {
 #[async_trait]
 pub trait Asker: Send + Sync {
     async fn ask(&self, tool: &str, input: &Value) -> Decision;
+
+    /// Ask about a file change at `path`, outside the project and every `--add-dir` folder
+    /// (docs/agent.md, "Files outside the project"). Asked each time: an earlier "always"
+    /// for the tool does not cover it. By default the same question as [`Asker::ask`].
+    async fn ask_outside(&self, tool: &str, input: &Value, path: &Path) -> Decision {
+        let _ = path;
+        self.ask(tool, input).await
+    }
 }
 
 /// The approval policy of a session.
@@ -50,6 +60,8 @@ pub struct Approval {
     /// Calls refused because nobody was there to approve them (a one-shot run in `ask`
     /// mode), by tool name, for the run's closing line.
     unattended: std::sync::Mutex<Vec<String>>,
+    /// `SANDBOX=off`: file changes outside the project follow the mode like any other.
+    sandbox_off: bool,
 }
 
 impl Approval {
@@ -60,6 +72,7 @@ impl Approval {
             asker: None,
             allowed: Vec::new(),
             unattended: Default::default(),
+            sandbox_off: false,
         }
     }
 
@@ -74,6 +87,36 @@ impl Approval {
     pub fn allowing(mut self, tools: Vec<String>) -> Self {
         self.allowed = tools;
         self
+    }
+
+    /// `SANDBOX=off`: no extra question for file changes outside the project.
+    pub fn sandbox_off(mut self, off: bool) -> Self {
+        self.sandbox_off = off;
+        self
+    }
+
+    /// Decide about a file change at `path` (resolved), which lies outside the project and
+    /// every `--add-dir` folder: asked every time in the interactive UI, refused in a one-shot
+    /// run — whatever the mode, `--yolo` and `--allowed-tools` included — unless
+    /// `SANDBOX=off`, where it is decided like any other change (docs/reliability.md, hole 3).
+    pub async fn decide_outside(
+        &self,
+        tool: &str,
+        input: &Value,
+        path: &Path,
+        project: &Path,
+    ) -> Decision {
+        if self.sandbox_off || self.mode == Mode::ReadOnly {
+            return self.decide(tool, input).await;
+        }
+        match &self.asker {
+            Some(asker) => asker.ask_outside(tool, input, path).await,
+            None => Decision::Deny(format!(
+                "'{tool}' was not run: {} is outside the project ({}) and the folders added with --add-dir, and sx does not change files there without asking, whatever the approval mode.\nWork inside the project; if the change is needed, tell the user, who can rerun with --add-dir naming its folder (or SANDBOX=off).",
+                path.display(),
+                project.display()
+            )),
+        }
     }
 
     /// The tools refused so far because nobody could approve them, each once, in order.
@@ -164,6 +207,75 @@ mod tests {
                 .decide("bash", &input)
                 .await,
             Decision::Deny(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn changes_outside_the_project_are_asked_each_time_or_refused_whatever_the_mode() {
+        let (input, path, proj) = (Value::Null, Path::new("/etc/x"), Path::new("/p"));
+        // Unattended: refused in every mode, --allowed-tools included.
+        for approval in [
+            Approval::non_interactive(Mode::Auto),
+            Approval::non_interactive(Mode::Ask),
+            Approval::non_interactive(Mode::Auto).allowing(vec!["write_file".into()]),
+        ] {
+            let Decision::Deny(why) = approval
+                .decide_outside("write_file", &input, path, proj)
+                .await
+            else {
+                panic!("an unattended change outside the project is refused")
+            };
+            assert!(
+                why.starts_with("'write_file' was not run: /etc/x is outside the project (/p)")
+                    && why.contains("--add-dir"),
+                "{why}"
+            );
+        }
+        // SANDBOX=off: decided like any other change.
+        let off = Approval::non_interactive(Mode::Auto).sandbox_off(true);
+        assert_eq!(
+            off.decide_outside("write_file", &input, path, proj).await,
+            Decision::Allow
+        );
+        let off_ask = Approval::non_interactive(Mode::Ask).sandbox_off(true);
+        assert!(matches!(
+            off_ask.decide_outside("write_file", &input, path, proj).await,
+            Decision::Deny(why) if why.contains("needs approval")
+        ));
+        // Interactive: the question about the outside path, even in auto mode.
+        struct Outside(std::sync::Mutex<Vec<String>>);
+        #[async_trait]
+        impl Asker for std::sync::Arc<Outside> {
+            async fn ask(&self, _: &str, _: &Value) -> Decision {
+                Decision::Allow
+            }
+            async fn ask_outside(&self, tool: &str, _: &Value, path: &Path) -> Decision {
+                self.0
+                    .lock()
+                    .unwrap()
+                    .push(format!("{tool} {}", path.display()));
+                Decision::Deny("no".into())
+            }
+        }
+        let asker = std::sync::Arc::new(Outside(Default::default()));
+        let ui = Approval::interactive(Mode::Auto, Box::new(asker.clone()));
+        for _ in 0..2 {
+            assert!(matches!(
+                ui.decide_outside("edit_file", &input, path, proj).await,
+                Decision::Deny(_)
+            ));
+        }
+        assert_eq!(
+            *asker.0.lock().unwrap(),
+            ["edit_file /etc/x", "edit_file /etc/x"]
+        );
+        // Read-only stays read-only.
+        assert!(matches!(
+            Approval::non_interactive(Mode::ReadOnly)
+                .sandbox_off(true)
+                .decide_outside("write_file", &input, path, proj)
+                .await,
+            Decision::Deny(why) if why.contains("read-only")
         ));
     }
 }

@@ -5,8 +5,7 @@
 //!
 //! Only this module writes under `.scorpiox/`.
 
-use std::fs::{self, DirBuilder};
-use std::os::unix::fs::DirBuilderExt;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -18,6 +17,7 @@ use sxnet::http::TrafficLog;
 use sxnet::model::{Block, Message, Role, ToolResult, Usage};
 
 mod gitignore;
+mod inside;
 pub mod list;
 pub mod retention;
 mod traffic;
@@ -69,36 +69,25 @@ struct ConversationRef<'a> {
 }
 
 /// Strings that must never reach the disk (tokens, API keys): replaced by `***` in everything
-/// a session writes.
+/// a session writes. The one list is the process's, `sx_config::secrets`, so a secret learnt
+/// anywhere (a refreshed token, an id token, a credential file's tokens) is masked here too.
 #[derive(Debug, Default)]
 pub struct Secrets {
-    values: Mutex<Vec<String>>,
+    _private: (),
 }
 
 impl Secrets {
     pub fn add(&self, secret: &str) {
-        // Short values would mask ordinary words; real credentials are long.
-        if secret.len() >= 8 {
-            let mut v = self.values.lock().expect("poisoned");
-            if !v.iter().any(|s| s == secret) {
-                v.push(secret.to_string());
-            }
-        }
+        sx_config::secrets::register(secret);
     }
 
     /// The values themselves (the traffic log redacts a byte stream with them).
     pub(crate) fn values(&self) -> Vec<String> {
-        self.values.lock().expect("poisoned").clone()
+        sx_config::secrets::known()
     }
 
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in self.values.lock().expect("poisoned").iter() {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), "***");
-            }
-        }
-        out
+        sx_config::secrets::mask(text).into_owned()
     }
 }
 
@@ -122,6 +111,12 @@ pub enum SessionError {
     },
     #[error("session {} is damaged ({detail}); resume another one or start a new session", path.display())]
     Damaged { path: PathBuf, detail: String },
+    #[error(
+        "{} is a symbolic link to {}, outside the project; sx keeps sessions inside the project, so replace the link with a folder",
+        path.display(),
+        target.display()
+    )]
+    Outside { path: PathBuf, target: PathBuf },
 }
 
 pub struct Session {
@@ -142,12 +137,18 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SessionError + '_ {
     }
 }
 
-fn private_dir(path: &Path) -> Result<(), SessionError> {
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-        .map_err(io_err(path))
+/// Make `dir` (below `root`) a folder of mode 0700, never through a link out of `root`.
+fn private_dir(root: &Path, dir: &Path) -> Result<(), SessionError> {
+    inside::private_dir_in(root, dir).map_err(SessionError::from)
+}
+
+impl From<inside::Refused> for SessionError {
+    fn from(r: inside::Refused) -> Self {
+        match r {
+            inside::Refused::Outside { path, target } => SessionError::Outside { path, target },
+            inside::Refused::Io { path, source } => SessionError::Io { path, source },
+        }
+    }
 }
 
 /// How session files are written (see [`sx_config::atomic`]): temp file, rename, mode 0600;
@@ -185,12 +186,12 @@ impl Session {
         secrets: Arc<Secrets>,
     ) -> Result<Session, SessionError> {
         let sessions = Self::sessions_dir(project_root);
-        private_dir(&sessions)?;
+        private_dir(project_root, &sessions)?;
         if let Some(git) = git_root {
             gitignore::ensure_ignored(git, project_root);
         }
         let dir = sessions.join(id);
-        private_dir(&dir)?;
+        private_dir(project_root, &dir)?;
         let t = now();
         let meta = Meta {
             id: id.to_string(),
@@ -229,7 +230,7 @@ impl Session {
 
     fn enable_traffic(&mut self) -> Result<(), SessionError> {
         let dir = self.dir.join("traffic");
-        private_dir(&dir)?;
+        private_dir(&self.dir, &dir)?;
         let next = fs::read_dir(&dir).map(|d| d.count() as u64).unwrap_or(0);
         self.traffic = Some(Arc::new(TrafficDir {
             dir,
@@ -288,7 +289,7 @@ impl Session {
     pub fn continuation(&self, new_id: &str) -> Result<Session, SessionError> {
         let sessions = self.dir.parent().unwrap_or(Path::new("."));
         let dir = sessions.join(new_id);
-        private_dir(&dir)?;
+        private_dir(sessions, &dir)?;
         let t = now();
         // The name and the first prompt go on: it is the same conversation.
         let meta = Meta {
@@ -335,6 +336,10 @@ impl Session {
             path: dir.to_path_buf(),
             detail,
         };
+        // `<root>/.scorpiox/sessions/<id>`: a link there must not lead out of the project.
+        if let Some(root) = dir.ancestors().nth(3) {
+            inside::resolves_inside(root, dir)?;
+        }
         let meta: Meta = serde_json::from_slice(
             &fs::read(dir.join("meta.json")).map_err(|e| damaged(e.to_string()))?,
         )

@@ -171,7 +171,8 @@ pub fn start(config: &Config, opts: StartOptions<'_>) -> Result<Started, StartEr
         Some(asker) => Approval::interactive(mode, asker),
         None => Approval::non_interactive(mode),
     }
-    .allowing(allowed);
+    .allowing(allowed)
+    .sandbox_off(config.get("SANDBOX") == Some("off"));
     let secrets = Arc::new(Secrets::default());
     collect_secrets(config, &secrets);
 
@@ -395,6 +396,9 @@ fn remove_expired_sessions(config: &Config, keep: Option<&Path>) {
 /// Values that must never be written to a session: secret configuration values and, for the
 /// local Codex login, its tokens (through the auth module, the only reader of credentials).
 fn collect_secrets(config: &Config, secrets: &Secrets) {
+    // The credential files sx uses: refused to the file tools, their tokens (id token too)
+    // masked in tool output and in everything the session writes (docs/reliability.md, hole 4).
+    sxnet::auth::protect::protect(config);
     for (key, entry) in config.entries() {
         if sx_config::is_secret(key) {
             secrets.add(&entry.value);

@@ -52,6 +52,9 @@ pub fn load(path: &Path) -> Result<LoadedImage, String> {
         OpenError::NotAFile => format!(
             "cannot read image {shown}: it is not a regular file (a device, socket or FIFO)"
         ),
+        OpenError::Protected => format!(
+            "cannot read image {shown}: it is a credential file sx uses; sx never gives its content to the model"
+        ),
         OpenError::Io(e) => format!("cannot read image {shown}: {}", io_reason(&e)),
     })?;
     let too_big = |len: u64| {

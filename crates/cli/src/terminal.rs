@@ -61,4 +61,16 @@ mod tests {
             Cow::Borrowed(_)
         ));
     }
+
+    #[test]
+    fn a_panic_line_holding_a_secret_is_masked() {
+        // The panic hook prints through `stderr_line`, which passes the line through here
+        // (docs/reliability.md, secrets audit: panic paths).
+        let secret = "sk-panic-path-secret-0123456789";
+        sx_config::secrets::register(secret);
+        let line = crate::internal_error_line(&format!("unwrap on {secret}"), " at x.rs:1");
+        let shown = stderr_text(&line);
+        assert!(!shown.contains(secret), "{shown}");
+        assert!(shown.contains("unwrap on ***"), "{shown}");
+    }
 }

@@ -286,3 +286,26 @@ fn temp_files_of_dead_writers_are_removed_before_writing() {
     assert_eq!(names(d.path()), want);
     assert_eq!(remove_stale_temps(&p), 0);
 }
+
+#[test]
+fn a_link_planted_at_a_temp_name_is_not_written_through() {
+    // The temp names are predictable (pid and a counter): links put at the next ones must
+    // make the writer pick another name, never write to where they point.
+    let d = tempfile::tempdir().unwrap();
+    let target = d.path().join("auth.json");
+    let victim = d.path().join("victim");
+    std::fs::write(&victim, "untouched").unwrap();
+    // (Other tests of this process move the counter; plant far enough ahead that every
+    // attempt of this write meets a link.)
+    for n in 0..2000 {
+        let name = format!(".auth.json.sx-{}-{n}.tmp", std::process::id());
+        std::os::unix::fs::symlink(&victim, d.path().join(name)).unwrap();
+    }
+    let e = AtomicWrite::new()
+        .mode(Mode::Set(0o600))
+        .write(&target, b"{\"tokens\":1}")
+        .unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "{e}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+    assert!(!target.exists());
+}

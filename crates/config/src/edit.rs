@@ -60,7 +60,7 @@ pub fn set_in_file(path: &Path, key: &str, value: &str) -> Result<(), ConfigErro
             reason: "the value contains a line break and values are one line".into(),
         });
     }
-    let path = &resolve_symlink(path);
+    let path = &resolve_symlink(path)?;
     let old = read_existing(path)?;
     let new_line = format!("{key}={}", encode(value));
     let out = rewrite(old.as_deref().unwrap_or_default(), key, Some(&new_line));
@@ -70,7 +70,7 @@ pub fn set_in_file(path: &Path, key: &str, value: &str) -> Result<(), ConfigErro
 /// Remove every line setting `key` from the file at `path`. `Ok(false)` when there was none
 /// (or no file); the file is only rewritten when something was removed.
 pub fn unset_in_file(path: &Path, key: &str) -> Result<bool, ConfigError> {
-    let path = &resolve_symlink(path);
+    let path = &resolve_symlink(path)?;
     let Some(old) = read_existing(path)? else {
         return Ok(false);
     };
@@ -129,14 +129,41 @@ pub fn trust_project(home: &Path, project_root: &Path) -> Result<(), ConfigError
     set_in_file(&ours, "TRUSTED_PROJECTS", &entries.join(":"))
 }
 
-/// Write through a symlink to its target rather than replacing the link.
-fn resolve_symlink(path: &Path) -> PathBuf {
+/// Write through a symlink to its target rather than replacing the link (a config file kept
+/// in a dotfiles folder) — but only to a target that is itself a configuration file by its
+/// name: `scorpiox-env.txt`, or a `.txt` profile in a `scorpiox-env` folder. A repository's
+/// `scorpiox-env.txt` linking to `~/.bashrc` is refused, not appended to (docs/reliability.md,
+/// hole 3).
+fn resolve_symlink(path: &Path) -> Result<PathBuf, ConfigError> {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => {
-            path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+            let target = path.canonicalize().unwrap_or_else(|_| {
+                // A dangling link: judged by what it names.
+                std::fs::read_link(path)
+                    .map(|t| path.parent().unwrap_or(Path::new("")).join(t))
+                    .unwrap_or_else(|_| path.to_path_buf())
+            });
+            if is_config_name(&target) {
+                Ok(target)
+            } else {
+                Err(ConfigError::LinkedElsewhere {
+                    path: path.to_path_buf(),
+                    target,
+                })
+            }
         }
-        _ => path.to_path_buf(),
+        _ => Ok(path.to_path_buf()),
     }
+}
+
+fn is_config_name(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let folder = path
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    name == "scorpiox-env.txt" || (folder == "scorpiox-env" && name.ends_with(".txt"))
 }
 
 fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
@@ -364,20 +391,46 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn writes_through_symlinks() {
+    fn writes_through_symlinks_to_config_files_only() {
         let dir = tempfile::tempdir().unwrap();
-        let real = dir.path().join("real.txt");
-        let link = dir.path().join("link.txt");
-        std::fs::write(&real, "A=1\n").unwrap();
-        std::os::unix::fs::symlink(&real, &link).unwrap();
-        set_in_file(&link, "A", "2").unwrap();
+        std::fs::create_dir_all(dir.path().join("dotfiles/scorpiox-env")).unwrap();
+        for target in [
+            "dotfiles/scorpiox-env.txt",
+            "dotfiles/scorpiox-env/work.txt",
+        ] {
+            let real = dir.path().join(target);
+            let link = dir.path().join("link.txt");
+            let _ = std::fs::remove_file(&link);
+            std::fs::write(&real, "A=1\n").unwrap();
+            std::os::unix::fs::symlink(&real, &link).unwrap();
+            set_in_file(&link, "A", "2").unwrap();
+            assert!(
+                std::fs::symlink_metadata(&link)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+            assert_eq!(read(&real), "A=2\n", "{target}");
+        }
+        // A link to anything else (a repository's scorpiox-env.txt pointing at ~/.bashrc).
+        let bashrc = dir.path().join(".bashrc");
+        std::fs::write(&bashrc, "export A=1\n").unwrap();
+        let link = dir.path().join("scorpiox-env.txt");
+        std::os::unix::fs::symlink(&bashrc, &link).unwrap();
+        let e = set_in_file(&link, "A", "2").unwrap_err();
         assert!(
-            std::fs::symlink_metadata(&link)
-                .unwrap()
-                .file_type()
-                .is_symlink()
+            e.to_string()
+                .contains("is not a scorpiox configuration file"),
+            "{e}"
         );
-        assert_eq!(read(&real), "A=2\n");
+        assert!(matches!(
+            unset_in_file(&link, "A"),
+            Err(ConfigError::LinkedElsewhere { .. })
+        ));
+        std::os::unix::fs::symlink(dir.path().join("none"), dir.path().join("dangling")).unwrap();
+        assert!(set_in_file(&dir.path().join("dangling"), "A", "2").is_err());
+        assert!(!dir.path().join("none").exists());
+        assert_eq!(read(&bashrc), "export A=1\n");
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub enum ConfigError {
     BadKey { key: String },
     /// A value that cannot be stored in a file (line breaks, `:` in a trusted path).
     BadValue { key: String, reason: String },
+    /// A config file that is a symbolic link to something that is not a config file.
+    LinkedElsewhere { path: PathBuf, target: PathBuf },
 }
 
 impl fmt::Display for ConfigError {
@@ -124,6 +126,12 @@ impl fmt::Display for ConfigError {
             ConfigError::BadValue { key, reason } => {
                 write!(f, "cannot store {key}: {reason}; use a different value")
             }
+            ConfigError::LinkedElsewhere { path, target } => write!(
+                f,
+                "{} is a symbolic link to {}, which is not a scorpiox configuration file; sx does not write through it: replace the link with a file",
+                path.display(),
+                target.display()
+            ),
         }
     }
 }

@@ -161,6 +161,11 @@ struct Builder {
 
 impl Builder {
     fn set(&mut self, key: &str, value: String, source: Source) {
+        // Every tier's value of a secret key, not only the winner: an environment value that
+        // `-e` overrides still reaches the commands sx runs (docs/reliability.md, hole 4).
+        if crate::is_secret(key) {
+            crate::secrets::register(&value);
+        }
         match self.values.get_mut(key) {
             Some(e) => *e = Entry { value, source },
             None => {

@@ -357,7 +357,9 @@ impl App {
         if let Some(a) = self.approval.take() {
             let answer = match k.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => Some(Answer::Yes),
-                KeyCode::Char('a') | KeyCode::Char('A') => Some(Answer::Always),
+                KeyCode::Char('a') | KeyCode::Char('A') if a.outside.is_none() => {
+                    Some(Answer::Always)
+                }
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Some(Answer::No),
                 KeyCode::Char('c') if ctrl => Some(Answer::No),
                 _ => None,
@@ -879,26 +881,41 @@ impl App {
 }
 
 fn approval_rows(a: &Approval, w: usize) -> Vec<Line> {
-    let mut rows = vec![
-        Line::styled("? ", Style::fg(Color::Yellow).bold())
-            .with(format!("Allow {}?", a.tool), Style::PLAIN.bold()),
-    ];
+    let title = match &a.outside {
+        Some(_) => format!("Allow {} outside the project?", a.tool),
+        None => format!("Allow {}?", a.tool),
+    };
+    let mut rows =
+        vec![Line::styled("? ", Style::fg(Color::Yellow).bold()).with(title, Style::PLAIN.bold())];
+    if let Some(path) = &a.outside {
+        rows.extend(
+            Line::styled(
+                format!(
+                    "  {} is outside the project and the --add-dir folders",
+                    path.display()
+                ),
+                Style::fg(Color::Red),
+            )
+            .wrap(w, &Line::plain("  ")),
+        );
+    }
     let detail = view::summarize(&a.tool, &a.input);
     for l in detail.lines().take(6) {
         rows.extend(
             Line::styled(format!("  {l}"), Style::fg(Color::Cyan)).wrap(w, &Line::plain("  ")),
         );
     }
-    rows.push(
-        Line::styled("  [y]", Style::fg(Color::Green).bold())
-            .with(" yes  ", Style::PLAIN)
-            .with("[n]", Style::fg(Color::Red).bold())
-            .with(" no  ", Style::PLAIN)
-            .with("[a]", Style::fg(Color::Yellow).bold())
-            .with(
-                format!(" always allow {} this session", a.tool),
-                Style::PLAIN,
-            ),
-    );
+    let answers = Line::styled("  [y]", Style::fg(Color::Green).bold())
+        .with(" yes  ", Style::PLAIN)
+        .with("[n]", Style::fg(Color::Red).bold())
+        .with(" no  ", Style::PLAIN);
+    rows.push(match a.outside {
+        // Asked each time: no "always".
+        Some(_) => answers,
+        None => answers.with("[a]", Style::fg(Color::Yellow).bold()).with(
+            format!(" always allow {} this session", a.tool),
+            Style::PLAIN,
+        ),
+    });
     rows.into_iter().map(|r| r.truncated(w)).collect()
 }

@@ -78,6 +78,9 @@ fn state(agent: &Agent) -> State {
 pub struct Approval {
     pub tool: String,
     pub input: Value,
+    /// A file change outside the project and the `--add-dir` folders: the file it would
+    /// write. Asked every time ("always" is not offered).
+    pub outside: Option<std::path::PathBuf>,
     pub reply: oneshot::Sender<Answer>,
 }
 
@@ -110,6 +113,7 @@ impl Asker for UiAsker {
         let asked = Approval {
             tool: tool.to_string(),
             input: input.clone(),
+            outside: None,
             reply: tx,
         };
         if self.requests.send(asked).await.is_err() {
@@ -126,6 +130,32 @@ impl Asker for UiAsker {
             }
             Ok(Answer::No) | Err(_) => Decision::Deny(format!(
                 "the user declined '{tool}'. Do not retry it; ask the user what to do instead, or continue without it."
+            )),
+        }
+    }
+    async fn ask_outside(&self, tool: &str, input: &Value, path: &std::path::Path) -> Decision {
+        self.ask_each_time(tool, input, path).await
+    }
+}
+
+impl UiAsker {
+    async fn ask_each_time(&self, tool: &str, input: &Value, path: &std::path::Path) -> Decision {
+        let (tx, rx) = oneshot::channel();
+        let asked = Approval {
+            tool: tool.to_string(),
+            input: input.clone(),
+            outside: Some(path.to_path_buf()),
+            reply: tx,
+        };
+        if self.requests.send(asked).await.is_err() {
+            return Decision::Deny("the user interface has closed".into());
+        }
+        match rx.await {
+            // "Always" is not offered for a change outside the project: a yes is this once.
+            Ok(Answer::Yes | Answer::Always) => Decision::Allow,
+            Ok(Answer::No) | Err(_) => Decision::Deny(format!(
+                "the user declined '{tool}' on {}, outside the project. Do not retry it; work inside the project or ask the user what to do instead.",
+                path.display()
             )),
         }
     }

@@ -56,10 +56,14 @@ pub fn append(path: &Path, entry: &str) {
         return;
     }
     let line = serde_json::to_string(entry).unwrap_or_default();
+    // Not through a link, nor into a FIFO (docs/reliability.md, hole 3).
+    use std::os::unix::fs::OpenOptionsExt;
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
         .open(path)
+        && f.metadata().is_ok_and(|m| m.is_file())
     {
         let _ = writeln!(f, "{line}");
     }
@@ -116,6 +120,22 @@ pub fn sessions(config: &Config) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_link_or_fifo_at_the_history_file_is_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "mine\n").unwrap();
+        let link = dir.path().join("h/linked");
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        append(&link, "entry");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "mine\n");
+        // A FIFO with no reader: not waited on.
+        let fifo = dir.path().join("h/fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        append(&fifo, "entry");
+    }
 
     #[test]
     fn history_round_trips_multi_line_entries_and_keeps_the_last() {

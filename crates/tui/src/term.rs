@@ -55,11 +55,39 @@ impl Drop for Terminal {
     }
 }
 
+/// A new file in the temp folder holding `text`, mode 0600. Made with `create_new`, so a
+/// file or link another user put at the name in the shared `/tmp` is never written through
+/// (docs/reliability.md, hole 3): the next name is tried.
+fn private_temp(text: &str) -> std::io::Result<std::path::PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = std::env::temp_dir();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut last = None;
+    for n in 0..100u32 {
+        let path = dir.join(format!("sx-prompt-{}-{nanos:x}-{n}.md", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                f.write_all(text.as_bytes())?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary file name")))
+}
+
 /// Edit `text` in `$VISUAL`/`$EDITOR` (else `vi`); the terminal is handed over meanwhile.
 pub fn edit_externally(text: &str) -> std::io::Result<String> {
-    let dir = std::env::temp_dir();
-    let path = dir.join(format!("sx-prompt-{}.md", std::process::id()));
-    std::fs::write(&path, text)?;
+    let path = private_temp(text)?;
     let editor = std::env::var("VISUAL")
         .ok()
         .filter(|s| !s.is_empty())

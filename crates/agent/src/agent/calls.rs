@@ -102,6 +102,7 @@ impl Agent {
                     returned_to_caller = true;
                     continue;
                 };
+                let out = masked(out);
                 if let Some(d) = &out.diff {
                     sink(AgentEvent::Diff(d));
                 }
@@ -151,10 +152,18 @@ impl Agent {
         };
         Some(match self.target(&call.name) {
             Target::Tool(t) => {
-                if t.kind() == ToolKind::Mutating
-                    && let Decision::Deny(why) = self.approval.decide(&call.name, &input).await
-                {
-                    return Some(ToolOutput::error(why));
+                if t.kind() == ToolKind::Mutating {
+                    let decision = match outside_path(&call.name, &input, &ctx) {
+                        Some(path) => {
+                            self.approval
+                                .decide_outside(&call.name, &input, &path, &ctx.project_root)
+                                .await
+                        }
+                        None => self.approval.decide(&call.name, &input).await,
+                    };
+                    if let Decision::Deny(why) = decision {
+                        return Some(ToolOutput::error(why));
+                    }
                 }
                 t.run(input, &ctx).await
             }
@@ -187,6 +196,25 @@ impl Agent {
     }
 }
 
+/// The file a file-changing tool would write, resolved (`~/`, `..`, symbolic links), when it
+/// lies outside the project and every `--add-dir` folder (`tools::roots`).
+fn outside_path(tool: &str, input: &Value, ctx: &ToolContext) -> Option<std::path::PathBuf> {
+    if !matches!(tool, "write_file" | "edit_file" | "edit_lines") {
+        return None;
+    }
+    let given = input.get("path")?.as_str()?;
+    let path = std::path::Path::new(given);
+    if crate::tools::roots::contains(ctx, path) {
+        return None;
+    }
+    let resolved = crate::tools::roots::resolve(&ctx.resolve(given));
+    Some(if resolved.as_os_str().is_empty() {
+        ctx.resolve(given)
+    } else {
+        resolved
+    })
+}
+
 fn parse_input(c: &ToolCall) -> Result<Value, String> {
     match c.input() {
         Ok(v @ Value::Object(_)) => Ok(v),
@@ -199,6 +227,20 @@ fn parse_input(c: &ToolCall) -> Result<Value, String> {
             c.name
         )),
     }
+}
+
+/// `out` with every known secret (`sx_config::secrets`) replaced by `***`, before the model,
+/// the transcript or the screen sees it: a `cat` of a credential file, `env` printing an API
+/// key, the SSH password echoed by a script (docs/reliability.md, hole 4).
+fn masked(mut out: ToolOutput) -> ToolOutput {
+    use sx_config::secrets::mask;
+    if let std::borrow::Cow::Owned(text) = mask(&out.text) {
+        out.text = text;
+    }
+    if let Some(std::borrow::Cow::Owned(diff)) = out.diff.as_deref().map(mask) {
+        out.diff = Some(diff);
+    }
+    out
 }
 
 fn result_block(c: &ToolCall, out: ToolOutput) -> Block {

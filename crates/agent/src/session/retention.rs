@@ -18,7 +18,12 @@ pub fn remove_expired(project_root: &Path, days: u64, keep: Option<&Path>) -> us
         return 0;
     };
     let now = SystemTime::now();
-    let Ok(entries) = fs::read_dir(Session::sessions_dir(project_root)) else {
+    let sessions = Session::sessions_dir(project_root);
+    // A sessions folder that is a link out of the project is not ours to clean.
+    if super::inside::resolves_inside(project_root, &sessions).is_err() {
+        return 0;
+    }
+    let Ok(entries) = fs::read_dir(&sessions) else {
         return 0;
     };
     let mut removed = 0;

@@ -155,30 +155,29 @@ impl TrafficDir {
         self.dir.join(format!("{id:04}-{kind}"))
     }
 
+    /// A link or FIFO put in the folder (a resumed session's folder comes from the project)
+    /// is refused, never written through or waited on (docs/reliability.md, hole 3).
     fn create(path: &Path) -> Option<File> {
-        OpenOptions::new()
+        let f = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(0o600)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
             .open(path)
-            .ok()
+            .ok()?;
+        f.metadata().ok()?.is_file().then_some(f)
     }
 
     fn write(&self, path: &Path, text: &str) {
         if let Some(mut f) = Self::create(path) {
-            let _ = f.write_all(redact_str(&self.secret_values(), text).as_bytes());
+            let _ = f.write_all(sx_config::secrets::mask(text).as_bytes());
         }
     }
 
-    /// The session's secrets and every secret the process knows, longest first.
+    /// Every secret the process knows, longest first.
     fn secret_values(&self) -> Vec<String> {
         let mut all = self.secrets.values();
-        for s in sx_config::secrets::known() {
-            if !all.contains(&s) {
-                all.push(s);
-            }
-        }
         all.sort_by_key(|s| std::cmp::Reverse(s.len()));
         all
     }
@@ -293,6 +292,22 @@ mod tests {
             run(&[], &chunks, 1024),
             String::from_utf8_lossy(text).into_owned()
         );
+    }
+
+    #[test]
+    fn a_link_or_fifo_at_a_traffic_file_name_is_refused() {
+        // A resumed session's folder comes from the project, which may plant either.
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, "mine").unwrap();
+        let link = d.path().join("0001-request.json");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        assert!(TrafficDir::create(&link).is_none());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "mine");
+        let fifo = d.path().join("0001-response.txt");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(TrafficDir::create(&fifo).is_none(), "not waited on either");
+        assert!(TrafficDir::create(&d.path().join("0002-request.json")).is_some());
     }
 
     #[test]

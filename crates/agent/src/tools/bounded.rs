@@ -34,16 +34,22 @@ pub enum OpenError {
     IsDirectory,
     /// A device, socket or FIFO.
     NotAFile,
+    /// A credential file sx itself uses (`sx_config::secrets::is_protected`): its tokens are
+    /// never given to the model (docs/reliability.md, hole 4).
+    Protected,
     Io(io::Error),
 }
 
-/// Open `path` for reading if it is a regular file, without blocking; its metadata as
-/// opened.
+/// Open `path` for reading if it is a regular file and not a credential file sx uses,
+/// without blocking; its metadata as opened.
 pub fn open_regular(path: &Path) -> Result<(File, Metadata), OpenError> {
     let io = |e: io::Error| match e.kind() {
         io::ErrorKind::NotFound => OpenError::NotFound,
         _ => OpenError::Io(e),
     };
+    if sx_config::secrets::is_protected(path) {
+        return Err(OpenError::Protected);
+    }
     let meta = std::fs::metadata(path).map_err(io)?;
     check(&meta)?;
     let file = std::fs::OpenOptions::new()
@@ -57,7 +63,10 @@ pub fn open_regular(path: &Path) -> Result<(File, Metadata), OpenError> {
 }
 
 fn check(meta: &Metadata) -> Result<(), OpenError> {
-    if meta.is_dir() {
+    if sx_config::secrets::is_protected_file(meta) {
+        // A hard link to one, or a file swapped in after the path was checked.
+        Err(OpenError::Protected)
+    } else if meta.is_dir() {
         Err(OpenError::IsDirectory)
     } else if !meta.is_file() {
         Err(OpenError::NotAFile)

@@ -53,8 +53,17 @@ pub struct ToolContext {
 }
 
 impl ToolContext {
-    /// An argument path resolved against the working directory.
+    /// An argument path resolved against the working directory; `~` and `~/…` are the home
+    /// folder (`HOME`), as a shell would read them, never a folder named `~`.
     pub fn resolve(&self, path: &str) -> PathBuf {
+        if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+            if path == "~" {
+                return PathBuf::from(home);
+            }
+            if let Some(rest) = path.strip_prefix("~/") {
+                return Path::new(&home).join(rest);
+            }
+        }
         let p = Path::new(path);
         if p.is_absolute() {
             p.to_path_buf()

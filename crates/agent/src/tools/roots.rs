@@ -19,6 +19,9 @@ pub fn all(ctx: &ToolContext) -> impl Iterator<Item = &Path> {
 /// symbolic links), if any.
 pub fn containing<'c>(ctx: &'c ToolContext, path: &Path) -> Option<&'c Path> {
     let resolved = resolve(&ctx.resolve(&path.to_string_lossy()));
+    if resolved.as_os_str().is_empty() {
+        return None;
+    }
     all(ctx).find(|root| resolved.starts_with(resolve(root)))
 }
 
@@ -29,8 +32,23 @@ pub fn contains(ctx: &ToolContext, path: &Path) -> bool {
 
 /// `path` (absolute) with every symbolic link of its longest existing ancestor resolved and
 /// the rest normalised lexically (`.` dropped, `..` applied), so that a file that does not
-/// exist yet is judged by the folder it would be created in.
+/// exist yet is judged by the folder it would be created in. A link whose target does not
+/// exist (yet) is followed too: writing through it would create the target.
 pub fn resolve(path: &Path) -> PathBuf {
+    let mut path = path.to_path_buf();
+    // As the kernel does, give up on a chain of more than 40 links: such a path names
+    // nothing (the empty path, which lies in no root).
+    for _ in 0..40 {
+        match resolve_step(&path) {
+            Ok(done) => return done,
+            Err(through_link) => path = through_link,
+        }
+    }
+    PathBuf::new()
+}
+
+/// `Ok(resolved)`, or `Err(path)` with one dangling link of it replaced by its target.
+fn resolve_step(path: &Path) -> Result<PathBuf, PathBuf> {
     let mut existing = path;
     let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
     loop {
@@ -39,7 +57,15 @@ pub fn resolve(path: &Path) -> PathBuf {
             for part in rest.iter().rev() {
                 push_normal(&mut out, Path::new(part));
             }
-            return out;
+            return Ok(out);
+        }
+        if let Ok(target) = std::fs::read_link(existing) {
+            // A dangling link: continue from where it points.
+            let mut next = existing.parent().unwrap_or(Path::new("/")).join(target);
+            for part in rest.iter().rev() {
+                next.push(part);
+            }
+            return Err(next);
         }
         match (existing.parent(), existing.file_name()) {
             (Some(parent), Some(name)) => {
@@ -50,7 +76,7 @@ pub fn resolve(path: &Path) -> PathBuf {
             _ => {
                 let mut out = PathBuf::new();
                 push_normal(&mut out, path);
-                return out;
+                return Ok(out);
             }
         }
     }
@@ -115,6 +141,16 @@ mod tests {
         // A link inside the project that leads out of it is outside.
         std::os::unix::fs::symlink(&other, proj.join("out")).unwrap();
         assert!(!contains(&c, Path::new("out/x")));
+        // A dangling link leading out: writing through it would create its target.
+        std::os::unix::fs::symlink(other.join("new/file"), proj.join("dangling")).unwrap();
+        assert!(!contains(&c, Path::new("dangling")));
+        std::os::unix::fs::symlink(proj.join("later"), proj.join("dangling-in")).unwrap();
+        assert!(contains(&c, Path::new("dangling-in")));
+        std::os::unix::fs::symlink("loop", proj.join("loop")).unwrap();
+        assert!(
+            !contains(&c, Path::new("loop")),
+            "a loop resolves to nothing inside"
+        );
         // `proj2` is not inside `proj`.
         std::fs::create_dir_all(d.path().join("proj2")).unwrap();
         assert!(!contains(&c, &d.path().join("proj2/x")));

@@ -16,6 +16,8 @@ pub enum ReadError {
     IsDirectory,
     /// A device, socket or FIFO.
     NotAFile,
+    /// A credential file sx itself uses (docs/reliability.md, hole 4).
+    Protected,
     TooLarge {
         size: u64,
         max: u64,
@@ -55,6 +57,9 @@ impl ReadError {
                     "{shown} is not a regular file (a device, socket or FIFO); it cannot be read as text"
                 )
             }
+            ReadError::Protected => format!(
+                "{shown} is a credential file sx uses (it holds sign-in tokens); sx never gives its content to the model. Do not try to read it another way; if the task needs something from it, ask the user"
+            ),
             ReadError::TooLarge { size, max } => format!(
                 "{shown} is too large to load whole ({}, limit {}); use bash (sed -n, head, tail) or grep to work on parts of it",
                 human_size(*size),
@@ -118,6 +123,7 @@ impl From<crate::tools::bounded::OpenError> for ReadError {
             OpenError::NotFound => ReadError::NotFound,
             OpenError::IsDirectory => ReadError::IsDirectory,
             OpenError::NotAFile => ReadError::NotAFile,
+            OpenError::Protected => ReadError::Protected,
             OpenError::Io(e) => ReadError::Io(e),
         }
     }
@@ -125,10 +131,16 @@ impl From<crate::tools::bounded::OpenError> for ReadError {
 
 /// Check that `path` is a regular file no bigger than `max`; returns its size.
 pub fn check_file(path: &Path, max: u64) -> Result<u64, ReadError> {
+    if sx_config::secrets::is_protected(path) {
+        return Err(ReadError::Protected);
+    }
     let meta = fs::metadata(path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => ReadError::NotFound,
         _ => ReadError::Io(e),
     })?;
+    if sx_config::secrets::is_protected_file(&meta) {
+        return Err(ReadError::Protected);
+    }
     if meta.is_dir() {
         return Err(ReadError::IsDirectory);
     }

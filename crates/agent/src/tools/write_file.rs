@@ -103,6 +103,9 @@ fn try_write(input: &Value, ctx: &ToolContext) -> Result<ToolOutput, ToolOutput>
                 "{shown} is not a regular file (a device, socket or FIFO); write_file only writes regular files"
             )));
         }
+        Err(e @ ReadError::Protected) => {
+            return Err(ToolOutput::error(e.message(shown, &path)));
+        }
         Err(ReadError::Io(e)) => {
             return Err(ToolOutput::error(format!("could not write {shown}: {e}")));
         }

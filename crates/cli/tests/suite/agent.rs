@@ -543,9 +543,13 @@ fn a_planted_secret_never_reaches_traffic_or_the_transcript() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
-    // The model did get the file (that is the user's request)…
-    assert!(output_of(&env.server.requests_to(PATH)[1], "s1").contains(planted));
-    // …but nothing on disk holds it, nor the login's tokens.
+    // The model got the file with the known secret masked (docs/reliability.md, hole 4)…
+    let read = output_of(&env.server.requests_to(PATH)[1], "s1");
+    assert!(
+        read.contains("OPENAI_API_KEY=***") && !read.contains(planted),
+        "{read}"
+    );
+    // …and nothing on disk holds it, nor the login's tokens.
     let dir = &sessions(&env)[0];
     let mut files = vec![dir.join("conversation.json"), dir.join("meta.json")];
     files.extend(

@@ -72,7 +72,7 @@ fn text(t: &str) -> MockResponse {
 }
 
 /// The input box is ready: the row under the rule starts with the prompt, and nothing runs.
-fn idle(s: &str) -> bool {
+pub(super) fn idle(s: &str) -> bool {
     let lines: Vec<&str> = s.lines().collect();
     !s.contains("Esc to cancel")
         && lines

@@ -12,6 +12,7 @@ mod credentials;
 mod jwt;
 pub mod logout;
 pub mod oauth;
+pub mod protect;
 pub mod remote;
 pub mod source;
 pub mod ssh;
