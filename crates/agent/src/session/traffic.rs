@@ -140,6 +140,31 @@ impl OpenResponse {
     }
 }
 
+/// A `NNNN-request.json`: when, what, the headers (already redacted) and the body.
+#[derive(serde::Serialize)]
+struct RequestDoc<'a> {
+    time: String,
+    method: &'a str,
+    url: &'a str,
+    headers: LoggedHeaders<'a>,
+    body: LoggedBody<'a>,
+}
+
+struct LoggedHeaders<'a>(&'a [(String, String)]);
+
+impl serde::Serialize for LoggedHeaders<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum LoggedBody<'a> {
+    Json(&'a serde_json::value::RawValue),
+    Text(std::borrow::Cow<'a, str>),
+}
+
 fn redact_str(secrets: &[String], text: &str) -> String {
     let mut out = text.to_string();
     for s in secrets {
@@ -192,14 +217,20 @@ impl TrafficDir {
 impl TrafficLog for TrafficDir {
     fn request(&self, method: &str, url: &str, headers: &[(String, String)], body: &[u8]) -> u64 {
         let id = self.next.fetch_add(1, Ordering::SeqCst) + 1;
-        let body_json: serde_json::Value = serde_json::from_slice(body).unwrap_or_else(|_| {
-            serde_json::Value::String(String::from_utf8_lossy(body).into_owned())
-        });
-        let headers: serde_json::Map<String, serde_json::Value> = headers
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
-        let doc = serde_json::json!({"time": now(), "method": method, "url": url, "headers": headers, "body": body_json});
+        // The body goes in as it was sent (checked to be JSON, not parsed into a tree): a long
+        // conversation's request is megabytes, and a tree of it cost several times that in
+        // memory on the way to the first byte (docs/performance.md).
+        let body = match serde_json::from_slice::<&serde_json::value::RawValue>(body) {
+            Ok(json) => LoggedBody::Json(json),
+            Err(_) => LoggedBody::Text(String::from_utf8_lossy(body)),
+        };
+        let doc = RequestDoc {
+            time: now(),
+            method,
+            url,
+            headers: LoggedHeaders(headers),
+            body,
+        };
         self.write(
             &self.file(id, "request.json"),
             &serde_json::to_string_pretty(&doc).expect("serializes"),
@@ -292,6 +323,36 @@ mod tests {
             run(&[], &chunks, 1024),
             String::from_utf8_lossy(text).into_owned()
         );
+    }
+
+    #[test]
+    fn a_request_is_logged_with_its_headers_and_its_body_as_sent() {
+        let d = tempfile::tempdir().unwrap();
+        let traffic = TrafficDir {
+            dir: d.path().to_path_buf(),
+            next: AtomicU64::new(0),
+            secrets: Arc::new(Secrets::default()),
+            open: Mutex::new(Vec::new()),
+        };
+        let headers = [("accept".to_string(), "text/event-stream".to_string())];
+        let body = br#"{"model":"m","input":[{"type":"message","content":"hi \"there\""}]}"#;
+        assert_eq!(traffic.request("POST", "http://x/r", &headers, body), 1);
+        assert_eq!(
+            traffic.request("POST", "http://x/r", &[], b"\xffnot json"),
+            2
+        );
+        let read = |name: &str| -> serde_json::Value {
+            serde_json::from_str(&std::fs::read_to_string(d.path().join(name)).unwrap()).unwrap()
+        };
+        let first = read("0001-request.json");
+        assert_eq!(first["method"], "POST");
+        assert_eq!(first["url"], "http://x/r");
+        assert_eq!(first["headers"]["accept"], "text/event-stream");
+        let sent: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(first["body"], sent, "the body is the JSON that was sent");
+        assert!(first["time"].is_string());
+        // A body that is not JSON is kept as text.
+        assert_eq!(read("0002-request.json")["body"], "\u{fffd}not json");
     }
 
     #[test]
