@@ -44,6 +44,7 @@ mod streaming;
 mod switching;
 mod sx_codex;
 mod sx_retries;
+mod team;
 mod tmux;
 mod token_server;
 mod tokens;

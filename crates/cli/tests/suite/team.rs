@@ -1,0 +1,468 @@
+//! The token server and the router at team scale (docs/team-deployment.md,
+//! docs/token-server.md "Several instances on Redis"): a real `redis-server`
+//! (`sx_testkit::redis`), three token-server instances and two routers on their own loopback
+//! ports, the OAuth issuer and the Codex backend a `MockServer`. Faults are real: SIGKILL of
+//! an instance holding the refresh lock, of Redis, of a router in the middle of its streams.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::process::Command;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sx_testkit::auth::oauth_refresh_ok;
+use sx_testkit::auth::{AuthJson, MARKER_CLAIM, REFRESH_TOKEN, jwt_claims, oauth_error};
+use sx_testkit::redis::RedisServer;
+use sx_testkit::{CODEX_RESPONSES_PATH, Chunk, Expect, MockResponse, OAUTH_TOKEN_PATH, responses};
+
+use super::common::Env;
+use super::service::{Resp, Server, read_until};
+
+const KEY_OF_THE_STORE: &str = "scorpiox:codex:alice";
+
+/// Alice's account on a shared Redis; token servers started on demand.
+struct Fleet {
+    env: Env,
+    redis: RedisServer,
+    key: String,
+    /// The access token of the seed login (alice's credential file).
+    seed_access: String,
+}
+
+impl Fleet {
+    fn new(login: AuthJson) -> Fleet {
+        let env = Env::new();
+        let login = login.access_marker("seed").account_id("acct-alice");
+        login.write(env.home.join(".codex/accounts/alice.json"));
+        Fleet {
+            env,
+            redis: RedisServer::start(),
+            key: uuid::Uuid::new_v4().simple().to_string(),
+            seed_access: login.access_token(),
+        }
+    }
+
+    fn alice_path(&self) -> std::path::PathBuf {
+        self.env.home.join(".codex/accounts/alice.json")
+    }
+
+    /// One token-server instance on its own port, on the shared store; ready when it returns.
+    fn token_server(&self, extra: &[&str]) -> Server {
+        let mut c = Command::new(super::common::bin_path("scorpiox-token-server"));
+        c.env_clear()
+            .env("HOME", &self.env.home)
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .current_dir(&self.env.proj)
+            .args(["--listen", "127.0.0.1:0"]);
+        for kv in [
+            format!(
+                "TOKEN_SERVER_KEYS={}=~/.codex/accounts/alice.json",
+                self.key
+            ),
+            format!("CODEX_AUTH_URL={}", self.env.server.url()),
+            format!("TOKEN_SERVER_STORE={}", self.redis.url()),
+        ]
+        .into_iter()
+        .chain(extra.iter().map(|s| (*s).to_string()))
+        {
+            c.arg("-e").arg(kv);
+        }
+        let s = Server::start(c);
+        wait_ready(&s, 200);
+        s
+    }
+
+    fn instances(&self, n: usize, extra: &[&str]) -> Vec<Arc<Server>> {
+        (0..n).map(|_| Arc::new(self.token_server(extra))).collect()
+    }
+
+    /// The login the store holds for alice.
+    fn stored(&self) -> Value {
+        let doc = self.redis.cli(&["HGET", KEY_OF_THE_STORE, "auth"]);
+        serde_json::from_str(&doc).unwrap_or_else(|e| panic!("{e}: {doc:?}"))
+    }
+}
+
+/// Poll `GET /readyz` until it answers `want` (a generous minute).
+fn wait_ready(s: &Server, want: u16) -> Resp {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = s.get("/readyz", None);
+        if r.status == want {
+            return r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/readyz stays {} ({:?}), not {want}; {}",
+            r.status,
+            r.body,
+            s.stderr.text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `GET /codex` on a connection left open: its answer is never read (its server is killed).
+fn open_get(s: &Server, key: &str) -> std::net::TcpStream {
+    let mut c = std::net::TcpStream::connect(&s.addr).unwrap();
+    write!(
+        c,
+        "GET /codex HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n",
+        s.addr
+    )
+    .unwrap();
+    c
+}
+
+fn marker(r: &Resp) -> String {
+    assert_eq!(r.status, 200, "{r:?}");
+    jwt_claims(r.json()["access_token"].as_str().unwrap())[MARKER_CLAIM]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A counter of `GET /metrics` (0 when absent).
+fn metric(s: &Server, sample: &str) -> f64 {
+    let text = s.get("/metrics", None).body;
+    text.lines()
+        .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn refresh_tokens_sent(env: &Env) -> Vec<String> {
+    env.server
+        .requests_to(OAUTH_TOKEN_PATH)
+        .iter()
+        .map(|r| r.json()["refresh_token"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn two_hundred_callers_on_three_instances_across_an_expiry_cause_one_refresh() {
+    let fleet = Fleet::new(AuthJson::new().expires_in(-60));
+    // One answer only: a second refresh would get the mock's 500 and fail its callers.
+    fleet.env.server.enqueue(
+        "POST",
+        OAUTH_TOKEN_PATH,
+        MockResponse::json(200, oauth_refresh_ok(3600, "fresh", Some("rt-rotated"))),
+    );
+    let servers = fleet.instances(3, &[]);
+    const CALLERS: usize = 200;
+    let barrier = Arc::new(Barrier::new(CALLERS));
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|i| {
+            let (server, barrier, key) = (
+                Arc::clone(&servers[i % servers.len()]),
+                Arc::clone(&barrier),
+                fleet.key.clone(),
+            );
+            std::thread::spawn(move || {
+                barrier.wait();
+                server.get("/codex", Some(&key))
+            })
+        })
+        .collect();
+    let answers: Vec<Resp> = callers.into_iter().map(|c| c.join().unwrap()).collect();
+    let tokens: BTreeSet<String> = answers
+        .iter()
+        .map(|a| {
+            assert_eq!(marker(a), "fresh", "{a:?}");
+            a.json()["access_token"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(tokens.len(), 1, "every caller got the same token");
+    assert_eq!(
+        refresh_tokens_sent(&fleet.env),
+        [REFRESH_TOKEN],
+        "exactly one refresh reached the issuer"
+    );
+    let refreshes: f64 = servers
+        .iter()
+        .map(|s| metric(s, "scorpiox_token_server_refreshes_total{result=\"ok\"}"))
+        .sum();
+    assert_eq!(refreshes, 1.0, "one instance refreshed, once");
+    let stored = fleet.stored();
+    assert_eq!(stored["tokens"]["refresh_token"], "rt-rotated");
+    assert_eq!(
+        Some(stored["tokens"]["access_token"].as_str().unwrap()),
+        tokens.first().map(String::as_str)
+    );
+    // The seed file is not written in this mode: the store holds the live login.
+    let file = super::common::read_json(&fleet.alice_path());
+    assert_eq!(file["tokens"]["refresh_token"], REFRESH_TOKEN);
+}
+
+#[test]
+fn an_instance_killed_holding_the_lock_leaves_the_refresh_to_another_after_the_lease() {
+    let fleet = Fleet::new(AuthJson::new().expires_in(-60));
+    // The first refresh never answers: its instance is killed while it waits, lock held.
+    fleet.env.server.enqueue(
+        "POST",
+        OAUTH_TOKEN_PATH,
+        MockResponse::status(200).chunked_body(vec![Chunk::Stall]),
+    );
+    fleet.env.server.enqueue(
+        "POST",
+        OAUTH_TOKEN_PATH,
+        MockResponse::json(200, oauth_refresh_ok(3600, "fresh", Some("rt-rotated"))),
+    );
+    let lease = "TOKEN_SERVER_LOCK_LEASE_MS=8000";
+    let mut servers = fleet.instances(3, &[lease]);
+    let victim = servers.remove(0);
+    let doomed = open_get(&victim, &fleet.key);
+    fleet
+        .env
+        .server
+        .wait_for_requests(OAUTH_TOKEN_PATH, 1, Duration::from_secs(60));
+    let holder = fleet
+        .redis
+        .cli(&["GET", &format!("{KEY_OF_THE_STORE}:lock")]);
+    assert!(!holder.is_empty(), "the victim holds the lock");
+    victim.signal("-KILL");
+    drop(doomed);
+    assert_eq!(
+        fleet.redis.cli(&["HGET", KEY_OF_THE_STORE, "refreshing"]),
+        holder,
+        "the store knows a refresh went out under that fencing token"
+    );
+
+    let callers: Vec<_> = (0..20)
+        .map(|i| {
+            let (server, key) = (Arc::clone(&servers[i % 2]), fleet.key.clone());
+            std::thread::spawn(move || server.get("/codex", Some(&key)))
+        })
+        .collect();
+    for c in callers {
+        assert_eq!(marker(&c.join().unwrap()), "fresh");
+    }
+    assert_eq!(
+        refresh_tokens_sent(&fleet.env),
+        [REFRESH_TOKEN, REFRESH_TOKEN],
+        "the survivor sent the same refresh token once, after the lease"
+    );
+    let stored = fleet.stored();
+    assert_eq!(stored["tokens"]["refresh_token"], "rt-rotated");
+    let writer: u64 = fleet
+        .redis
+        .cli(&["HGET", KEY_OF_THE_STORE, "fence"])
+        .parse()
+        .unwrap();
+    assert!(
+        writer > holder.parse().unwrap(),
+        "written under a newer fence"
+    );
+    assert_eq!(
+        fleet.redis.cli(&["HGET", KEY_OF_THE_STORE, "refreshing"]),
+        ""
+    );
+    // Nothing torn: a new instance serves the stored login, and the stale seed file is not
+    // imported over it (its refresh token was in the store before).
+    let late = fleet.token_server(&[lease]);
+    assert_eq!(marker(&late.get("/codex", Some(&fleet.key))), "fresh");
+    assert_eq!(fleet.stored(), stored);
+    assert_eq!(refresh_tokens_sent(&fleet.env).len(), 2);
+}
+
+#[test]
+fn a_refresh_that_died_half_way_asks_to_sign_in_again_once_then_a_new_login_is_taken() {
+    let fleet = Fleet::new(AuthJson::new().expires_in(-60));
+    // The victim's refresh reached OpenAI, which rotated the token; the victim died before
+    // writing. The survivor's attempt with the old token is refused as reused.
+    fleet.env.server.enqueue(
+        "POST",
+        OAUTH_TOKEN_PATH,
+        MockResponse::status(200).chunked_body(vec![Chunk::Stall]),
+    );
+    fleet.env.server.enqueue(
+        "POST",
+        OAUTH_TOKEN_PATH,
+        MockResponse::json(401, oauth_error("refresh_token_reused")),
+    );
+    let lease = "TOKEN_SERVER_LOCK_LEASE_MS=4000";
+    let mut servers = fleet.instances(3, &[lease]);
+    let victim = servers.remove(0);
+    let doomed = open_get(&victim, &fleet.key);
+    fleet
+        .env
+        .server
+        .wait_for_requests(OAUTH_TOKEN_PATH, 1, Duration::from_secs(60));
+    victim.signal("-KILL");
+    drop(doomed);
+
+    for s in servers.iter().chain(servers.iter()) {
+        let r = s.get("/codex", Some(&fleet.key));
+        assert_eq!(r.status, 502, "{r:?}");
+        let m = r.error_message();
+        assert!(
+            m.contains("account 'alice'")
+                && m.contains("sign in again")
+                && m.contains("scorpiox-codex-login --name alice --force"),
+            "{m}"
+        );
+    }
+    assert_eq!(
+        refresh_tokens_sent(&fleet.env).len(),
+        2,
+        "the refused token is not sent again, by any instance"
+    );
+    let log: String = servers.iter().map(|s| s.stderr.text()).collect();
+    assert!(
+        log.contains("was never saved") && log.contains("half-way"),
+        "the operator learns why: {log}"
+    );
+
+    // Alice signs in again on the token server's machine; no restart.
+    let again = AuthJson::new()
+        .access_marker("again")
+        .account_id("acct-alice")
+        .refresh_token("rt-new-login");
+    again.write(fleet.alice_path());
+    for s in &servers {
+        assert_eq!(marker(&s.get("/codex", Some(&fleet.key))), "again");
+    }
+    assert_eq!(fleet.stored()["tokens"]["refresh_token"], "rt-new-login");
+    assert_eq!(refresh_tokens_sent(&fleet.env).len(), 2);
+}
+
+#[test]
+fn redis_killed_and_restarted_makes_the_instances_unready_then_ready_and_loses_no_token() {
+    let mut fleet = Fleet::new(AuthJson::new().expires_in(-60));
+    fleet.env.server.enqueue(
+        "POST",
+        OAUTH_TOKEN_PATH,
+        MockResponse::json(200, oauth_refresh_ok(3600, "fresh", Some("rt-rotated"))),
+    );
+    let servers = fleet.instances(3, &[]);
+    let before: Vec<Value> = servers
+        .iter()
+        .map(|s| s.get("/codex", Some(&fleet.key)).json())
+        .collect();
+    assert!(before.iter().all(|t| *t == before[0]), "{before:?}");
+
+    fleet.redis.kill();
+    for s in &servers {
+        let r = wait_ready(s, 503);
+        assert!(r.body.contains("token store"), "{r:?}");
+        // The token it last read is still valid: callers keep getting it.
+        let r = s.get("/codex", Some(&fleet.key));
+        assert_eq!(r.json(), before[0], "{r:?}");
+    }
+
+    fleet.redis.start_again();
+    for s in &servers {
+        wait_ready(s, 200);
+        assert_eq!(s.get("/codex", Some(&fleet.key)).json(), before[0]);
+        assert!(
+            metric(s, "scorpiox_token_server_store_errors_total") >= 1.0,
+            "the outage is counted"
+        );
+    }
+    // The rotated login survived the restart; nothing was refreshed or imported again.
+    let stored = fleet.stored();
+    assert_eq!(stored["tokens"]["refresh_token"], "rt-rotated");
+    assert_eq!(stored["tokens"]["access_token"], before[0]["access_token"]);
+    assert_eq!(refresh_tokens_sent(&fleet.env), [REFRESH_TOKEN]);
+}
+
+#[test]
+fn a_router_killed_mid_stream_leaves_the_other_routers_streams_to_finish() {
+    // Two routers, each getting its Codex token from its own token-server instance, the
+    // token servers sharing Redis. Two streams on each; one router is killed mid-stream.
+    let fleet = Fleet::new(AuthJson::new().expires_in(3600));
+    let token_servers = fleet.instances(2, &[]);
+    let release = fleet.env.proj.join("release");
+    let mut ev = vec![responses::created(responses::RESP_ID)];
+    ev.extend(responses::message_events(
+        responses::MSG_ID,
+        "alpha beta gamma",
+        None,
+    ));
+    ev.push(responses::completed(responses::RESP_ID, Default::default()));
+    let ev = responses::finalize(ev);
+    let split = ev
+        .iter()
+        .position(|e| e["type"] == "response.output_text.delta")
+        .unwrap()
+        + 1;
+    fleet.env.server.expect(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        Expect::new().bearer(&fleet.seed_access),
+    );
+    for _ in 0..4 {
+        let mut chunks = Chunk::events(&ev[..split]);
+        chunks.push(Chunk::WaitFor(release.clone()));
+        chunks.extend(Chunk::events(&ev[split..]));
+        fleet.env.server.enqueue(
+            "POST",
+            CODEX_RESPONSES_PATH,
+            MockResponse::sse_chunks(chunks),
+        );
+    }
+    let router = |ts: &Server| {
+        let mut c = Command::new(super::common::bin_path(super::router::BIN));
+        c.env_clear()
+            .env("HOME", &fleet.env.home)
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .current_dir(&fleet.env.proj)
+            .args(["--listen", "127.0.0.1:0"]);
+        for kv in [
+            "ROUTER_ROUTES=*=codex".to_string(),
+            format!("CODEX_BASE_URL={}", fleet.env.server.codex_base()),
+            "CODEX_TOKEN_SOURCE=remote".into(),
+            format!("CODEX_REMOTE_URL={}/codex", ts.base()),
+            format!("TOKEN_HTTP_API_KEY={}", fleet.key),
+        ] {
+            c.arg("-e").arg(kv);
+        }
+        let r = Server::start(c);
+        wait_ready(&r, 200);
+        r
+    };
+    let doomed = router(&token_servers[0]);
+    let survivor = router(&token_servers[1]);
+    let body = super::router::hello("gpt-5.5", true);
+    let mut on_doomed: Vec<_> = (0..2)
+        .map(|_| doomed.post_open("/v1/messages", &body))
+        .collect();
+    let mut on_survivor: Vec<_> = (0..2)
+        .map(|_| survivor.post_open("/v1/messages", &body))
+        .collect();
+    let mut got: Vec<String> = on_doomed
+        .iter_mut()
+        .chain(on_survivor.iter_mut())
+        .map(|c| read_until(c, "text_delta"))
+        .collect();
+    fleet
+        .env
+        .server
+        .wait_for_requests(CODEX_RESPONSES_PATH, 4, Duration::from_secs(60));
+
+    doomed.signal("-KILL");
+    let (status, _) = doomed.wait();
+    assert!(!status.success(), "{status}");
+    std::fs::write(&release, "").unwrap();
+    for (c, so_far) in on_survivor.iter_mut().zip(got.iter_mut().skip(2)) {
+        so_far.push_str(&read_until(c, "message_stop"));
+        assert!(so_far.contains("gamma"), "{so_far}");
+    }
+    for (c, so_far) in on_doomed.iter_mut().zip(got.iter()) {
+        let mut rest = Vec::new();
+        let _ = std::io::Read::read_to_end(c, &mut rest);
+        let all = format!("{so_far}{}", String::from_utf8_lossy(&rest));
+        assert!(
+            !all.contains("message_stop"),
+            "the killed router's stream broke: {all}"
+        );
+    }
+    fleet.env.server.verify();
+    let (status, log) = survivor.stop();
+    assert!(status.success(), "{status}: {log}");
+    assert_eq!(
+        log.matches("POST /v1/messages 200 codex gpt-5.5 ").count(),
+        2,
+        "{log}"
+    );
+}
