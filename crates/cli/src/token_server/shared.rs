@@ -1,4 +1,4 @@
-//! One account's token on the shared store (docs/token-server.md "Several instances"): the
+//! One account's token on the shared store (docs/token-server.md "Several instances on Redis"): the
 //! refresh protocol across instances, the import of a new login from the credential file,
 //! and what an instance serves while the store is away.
 //!

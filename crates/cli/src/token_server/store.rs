@@ -1,5 +1,5 @@
 //! The token server's shared store on Redis (`TOKEN_SERVER_STORE=redis://host:port[/db]`,
-//! docs/token-server.md "Several instances"): per account, the current login (the whole
+//! docs/token-server.md "Several instances on Redis"): per account, the current login (the whole
 //! `auth.json` document), the per-account refresh lock with its lease and fencing token, and
 //! what the instances must agree on about a refresh token OpenAI refused.
 //!

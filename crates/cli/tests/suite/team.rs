@@ -466,3 +466,82 @@ fn a_router_killed_mid_stream_leaves_the_other_routers_streams_to_finish() {
         "{log}"
     );
 }
+
+/// The fenced block of `lang` in docs/team-deployment.md.
+fn deployment_block(lang: &str) -> String {
+    let page = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/team-deployment.md"),
+    )
+    .unwrap();
+    let start = page
+        .find(&format!("```{lang}\n"))
+        .unwrap_or_else(|| panic!("no {lang} block"))
+        + lang.len()
+        + 4;
+    let len = page[start..].find("```").unwrap();
+    page[start..start + len].to_string()
+}
+
+#[test]
+fn the_compose_file_runs_three_token_servers_two_routers_redis_and_a_balancer_on_real_keys() {
+    let compose = deployment_block("yaml");
+    let haproxy = deployment_block("haproxy");
+    let services: Vec<(&str, &str)> = compose
+        .lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix("  ")?.split_once(':')?;
+            (!name.starts_with(' ') && !name.is_empty()).then_some((name, rest.trim()))
+        })
+        .collect();
+    let of = |anchor: &str| -> Vec<&str> {
+        services
+            .iter()
+            .filter(|(_, r)| *r == anchor)
+            .map(|(n, _)| *n)
+            .collect()
+    };
+    assert_eq!(of("*token-server"), ["token-1", "token-2", "token-3"]);
+    assert_eq!(of("*router"), ["router-1", "router-2"]);
+    for s in ["redis", "lb"] {
+        assert!(services.iter().any(|(n, _)| *n == s), "no {s} service");
+    }
+    // Every instance is behind the balancer, checked on /readyz.
+    for (name, port) in [
+        ("token-1", 8791),
+        ("token-2", 8791),
+        ("token-3", 8791),
+        ("router-1", 8790),
+        ("router-2", 8790),
+    ] {
+        assert!(
+            haproxy.contains(&format!("server {name} {name}:{port}")),
+            "{name} is not behind the balancer"
+        );
+    }
+    assert_eq!(haproxy.matches("option httpchk GET /readyz").count(), 2);
+    // The environment names only keys the programs know, with values they take.
+    let mut keys = Vec::new();
+    for l in compose.lines() {
+        let Some((k, v)) = l.trim().split_once(": ") else {
+            continue;
+        };
+        if k.chars().all(|c| c.is_ascii_uppercase() || c == '_') && k.contains('_') {
+            assert!(sx_config::key_spec(k).is_some(), "unknown key {k}");
+            let v = v.trim_matches('"');
+            if !v.contains("${") {
+                sx_config::check_value(k, v).unwrap_or_else(|e| panic!("{k}: {e}"));
+            }
+            keys.push(k);
+        }
+    }
+    for k in [
+        "TOKEN_SERVER_KEYS",
+        "TOKEN_SERVER_STORE",
+        "ROUTER_ROUTES",
+        "CODEX_TOKEN_SOURCE",
+        "CODEX_REMOTE_URL",
+        "TOKEN_HTTP_API_KEY",
+    ] {
+        assert!(keys.contains(&k), "{k} not set in the Compose file");
+    }
+}
