@@ -214,6 +214,11 @@ impl SharedSource {
     /// Get a login that needs no refresh (or, with `rejected`, differs from that access
     /// token), refreshing it once across all instances if need be.
     async fn fresh(&self, rejected: Option<&str>) -> Result<AuthFile, AuthError> {
+        // Most calls: the stored login is good; no gate, one read.
+        let (_, file) = self.current().await?;
+        if done(&file, rejected) {
+            return Ok(file);
+        }
         let _gate = self.gate.lock().await;
         let deadline = Instant::now() + self.store.lease + Duration::from_secs(5);
         loop {

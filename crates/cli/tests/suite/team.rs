@@ -49,6 +49,13 @@ impl Fleet {
 
     /// One token-server instance on its own port, on the shared store; ready when it returns.
     fn token_server(&self, extra: &[&str]) -> Server {
+        let s = self.token_server_started(extra);
+        wait_ready(&s, 200);
+        s
+    }
+
+    /// One token-server instance, listening (ready or not).
+    fn token_server_started(&self, extra: &[&str]) -> Server {
         let mut c = Command::new(super::common::bin_path("scorpiox-token-server"));
         c.env_clear()
             .env("HOME", &self.env.home)
@@ -68,9 +75,7 @@ impl Fleet {
         {
             c.arg("-e").arg(kv);
         }
-        let s = Server::start(c);
-        wait_ready(&s, 200);
-        s
+        Server::start(c)
     }
 
     fn instances(&self, n: usize, extra: &[&str]) -> Vec<Arc<Server>> {
@@ -350,8 +355,14 @@ fn redis_killed_and_restarted_makes_the_instances_unready_then_ready_and_loses_n
         assert_eq!(r.json(), before[0], "{r:?}");
     }
 
+    // An instance started while Redis is away listens, is not ready, and serves nothing yet.
+    let late = fleet.token_server_started(&[]);
+    let r = wait_ready(&late, 503);
+    assert!(r.body.contains("token store"), "{r:?}");
+    assert_eq!(late.get("/codex", Some(&fleet.key)).status, 503);
+
     fleet.redis.start_again();
-    for s in &servers {
+    for s in servers.iter().map(|s| &**s).chain([&late]) {
         wait_ready(s, 200);
         assert_eq!(s.get("/codex", Some(&fleet.key)).json(), before[0]);
         assert!(
