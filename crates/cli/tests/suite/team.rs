@@ -556,3 +556,42 @@ fn the_compose_file_runs_three_token_servers_two_routers_redis_and_a_balancer_on
         assert!(keys.contains(&k), "{k} not set in the Compose file");
     }
 }
+
+#[test]
+fn a_bad_store_url_or_lease_is_one_error_line_and_exit_2_without_the_password() {
+    let env = Env::new();
+    AuthJson::new().write(env.home.join(".codex/accounts/alice.json"));
+    for (kv, want) in [
+        (
+            "TOKEN_SERVER_STORE=http://:hunter2hunter2@10.0.0.1:6379/0",
+            "error: TOKEN_SERVER_STORE: http://10.0.0.1:6379/0 is not a Redis URL; use redis://",
+        ),
+        (
+            "TOKEN_SERVER_STORE=rediss://:hunter2hunter2@10.0.0.1:6379/0",
+            "rediss:// is not supported",
+        ),
+        (
+            "TOKEN_SERVER_LOCK_LEASE_MS=50",
+            "error: TOKEN_SERVER_LOCK_LEASE_MS is '50'; set it to a whole number of milliseconds, at least 100",
+        ),
+    ] {
+        let out = Command::new(super::common::bin_path("scorpiox-token-server"))
+            .env_clear()
+            .env("HOME", &env.home)
+            .current_dir(&env.proj)
+            .args(["--listen", "127.0.0.1:0", "-e"])
+            .arg(format!(
+                "TOKEN_SERVER_KEYS={}=~/.codex/accounts/alice.json",
+                "k".repeat(32)
+            ))
+            .args(["-e", "TOKEN_SERVER_STORE=redis://127.0.0.1:1/0", "-e", kv])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{kv}: {err}");
+        assert!(err.contains(want), "{kv}: {err}");
+        assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 1, "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(out.stdout.is_empty(), "it never listened");
+    }
+}
