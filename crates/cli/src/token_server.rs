@@ -79,7 +79,7 @@ pub struct Accounts {
 /// The key naming the shared store.
 pub const STORE_KEY: &str = "TOKEN_SERVER_STORE";
 /// The key giving the refresh lock's lease, in milliseconds.
-pub const LEASE_KEY: &str = "TOKEN_SERVER_LOCK_LEASE_MS";
+pub const LEASE_KEY: &str = "TOKEN_SERVER_LEASE_MS";
 /// The lease without [`LEASE_KEY`]: twice the longest refresh request.
 const DEFAULT_LEASE_MS: u64 = 60_000;
 

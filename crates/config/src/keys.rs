@@ -304,7 +304,7 @@ pub static KEYS: &[KeySpec] = &[
         help: "token server: redis://host:port[/db], shared token state for several instances",
     },
     k(
-        "TOKEN_SERVER_LOCK_LEASE_MS",
+        "TOKEN_SERVER_LEASE_MS",
         Some("60000"),
         U64,
         "token server with a shared store: the refresh lock's lease",

@@ -213,7 +213,7 @@ fn an_instance_killed_holding_the_lock_leaves_the_refresh_to_another_after_the_l
         OAUTH_TOKEN_PATH,
         MockResponse::json(200, oauth_refresh_ok(3600, "fresh", Some("rt-rotated"))),
     );
-    let lease = "TOKEN_SERVER_LOCK_LEASE_MS=8000";
+    let lease = "TOKEN_SERVER_LEASE_MS=8000";
     let mut servers = fleet.instances(3, &[lease]);
     let victim = servers.remove(0);
     let doomed = open_get(&victim, &fleet.key);
@@ -285,7 +285,7 @@ fn a_refresh_that_died_half_way_asks_to_sign_in_again_once_then_a_new_login_is_t
         OAUTH_TOKEN_PATH,
         MockResponse::json(401, oauth_error("refresh_token_reused")),
     );
-    let lease = "TOKEN_SERVER_LOCK_LEASE_MS=4000";
+    let lease = "TOKEN_SERVER_LEASE_MS=4000";
     let mut servers = fleet.instances(3, &[lease]);
     let victim = servers.remove(0);
     let doomed = open_get(&victim, &fleet.key);
@@ -571,8 +571,8 @@ fn a_bad_store_url_or_lease_is_one_error_line_and_exit_2_without_the_password() 
             "rediss:// is not supported",
         ),
         (
-            "TOKEN_SERVER_LOCK_LEASE_MS=50",
-            "error: TOKEN_SERVER_LOCK_LEASE_MS is '50'; set it to a whole number of milliseconds, at least 100",
+            "TOKEN_SERVER_LEASE_MS=50",
+            "error: TOKEN_SERVER_LEASE_MS is '50'; set it to a whole number of milliseconds, at least 100",
         ),
     ] {
         let out = Command::new(super::common::bin_path("scorpiox-token-server"))
@@ -590,7 +590,11 @@ fn a_bad_store_url_or_lease_is_one_error_line_and_exit_2_without_the_password() 
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{kv}: {err}");
         assert!(err.contains(want), "{kv}: {err}");
-        assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 1, "{err}");
+        assert_eq!(
+            err.lines().filter(|l| l.starts_with("error:")).count(),
+            1,
+            "{err}"
+        );
         assert!(!err.contains("hunter2"), "{err}");
         assert!(out.stdout.is_empty(), "it never listened");
     }
