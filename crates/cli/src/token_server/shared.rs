@@ -26,8 +26,8 @@ use crate::service::Metrics;
 
 /// How often a caller waiting for another instance's refresh reads the record again.
 const POLL: Duration = Duration::from_millis(50);
-/// Writing a refreshed login is retried this many times (the store may be restarting).
-const WRITE_ATTEMPTS: u32 = 20;
+/// How long to wait between attempts to write a refreshed login (the store may be restarting).
+const WRITE_RETRY: Duration = Duration::from_millis(250);
 
 /// `local`: what the JSON line says, as for the file store (docs/spec.md §4.1).
 const SOURCE: &str = "local";
@@ -336,7 +336,9 @@ impl SharedSource {
     ) -> Result<AuthFile, AuthError> {
         let updated = before.apply_refresh(resp, now)?;
         let doc = updated.to_json();
-        let mut attempt = 0;
+        // Until the lease ends: a caller that gave up does not stop this (the token server runs
+        // every token call in a task of its own), and a later write is still fenced.
+        let deadline = Instant::now() + self.store.lease;
         loop {
             match self
                 .store
@@ -356,8 +358,7 @@ impl SharedSource {
                 }
                 Err(e) => {
                     self.metrics.inc("store_errors_total", &[]);
-                    attempt += 1;
-                    if attempt >= WRITE_ATTEMPTS {
+                    if Instant::now() >= deadline {
                         eprintln!(
                             "error: account '{}': the refreshed login could not be saved to the \
                              token store ({e}); once the store is back, sign in again: \
@@ -366,7 +367,7 @@ impl SharedSource {
                         );
                         break;
                     }
-                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    tokio::time::sleep(WRITE_RETRY).await;
                 }
             }
         }

@@ -25,6 +25,8 @@ use sha2::{Digest, Sha256};
 pub const PREFIX: &str = "scorpiox:codex";
 /// One command (with the reconnects the manager tries) may take this long.
 const OP_TIMEOUT: Duration = Duration::from_secs(3);
+/// Before sending a command again on a connection found broken.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
 
 /// Fenced write: refused (0) when a holder with a newer fencing token has written already.
 const WRITE: &str = r"
@@ -142,31 +144,67 @@ impl RedisStore {
         }
     }
 
-    async fn run<T>(
+    /// Run one command (`f` gets a handle on the connection), bounded by [`OP_TIMEOUT`]. A
+    /// connection found broken (Redis restarted since the last command) is remade once and
+    /// the command sent again: the first caller after a restart is not failed for nothing.
+    async fn run<T, F, Fut>(&self, what: &str, f: F) -> Result<T, StoreError>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let mut retried = false;
+        loop {
+            match tokio::time::timeout(OP_TIMEOUT, f(self.conn.clone())).await {
+                Ok(Ok(v)) => return Ok(v),
+                Ok(Err(e))
+                    if !retried
+                        && (e.is_connection_dropped()
+                            || e.is_io_error()
+                            || e.is_connection_refusal()) =>
+                {
+                    retried = true;
+                    tokio::time::sleep(RECONNECT_PAUSE).await;
+                }
+                Ok(Err(e)) => {
+                    return Err(StoreError(format!(
+                        "the token store {} failed ({what}): {e}",
+                        self.shown
+                    )));
+                }
+                Err(_) => {
+                    return Err(StoreError(format!(
+                        "the token store {} did not answer within {}s ({what})",
+                        self.shown,
+                        OP_TIMEOUT.as_secs()
+                    )));
+                }
+            }
+        }
+    }
+
+    /// [`Self::run`] for a plain command.
+    async fn query<T: redis::FromRedisValue>(
         &self,
         what: &str,
-        f: impl std::future::Future<Output = redis::RedisResult<T>>,
+        cmd: &redis::Cmd,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(OP_TIMEOUT, f).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(StoreError(format!(
-                "the token store {} failed ({what}): {e}",
-                self.shown
-            ))),
-            Err(_) => Err(StoreError(format!(
-                "the token store {} did not answer within {}s ({what})",
-                self.shown,
-                OP_TIMEOUT.as_secs()
-            ))),
-        }
+        self.run(what, |mut c| async move { cmd.query_async(&mut c).await })
+            .await
+    }
+
+    /// [`Self::run`] for a script.
+    async fn script<T: redis::FromRedisValue>(
+        &self,
+        what: &str,
+        call: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        self.run(what, |mut c| async move { call.invoke_async(&mut c).await })
+            .await
     }
 
     /// `PING`: is the store reachable?
     pub async fn ping(&self) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        let pong: String = self
-            .run("PING", redis::cmd("PING").query_async(&mut c))
-            .await?;
+        let pong: String = self.query("PING", &redis::cmd("PING")).await?;
         if pong == "PONG" {
             Ok(())
         } else {
@@ -178,14 +216,15 @@ impl RedisStore {
     }
 
     pub async fn read(&self, account: &str) -> Result<Record, StoreError> {
-        let mut c = self.conn.clone();
         let fields: Vec<Option<String>> = self
-            .run(
+            .query(
                 "HMGET",
-                redis::cmd("HMGET")
-                    .arg(Self::key(account, ""))
-                    .arg(&["auth", "dead", "dead_reason", "refreshing"])
-                    .query_async(&mut c),
+                redis::cmd("HMGET").arg(Self::key(account, "")).arg(&[
+                    "auth",
+                    "dead",
+                    "dead_reason",
+                    "refreshing",
+                ]),
             )
             .await?;
         let mut f = fields.into_iter();
@@ -205,26 +244,19 @@ impl RedisStore {
     /// Try to take the account's refresh lock: its fencing token when taken, `None` when
     /// another holder has it.
     pub async fn try_lock(&self, account: &str) -> Result<Option<u64>, StoreError> {
-        let mut c = self.conn.clone();
         let fence: u64 = self
-            .run(
-                "INCR",
-                redis::cmd("INCR")
-                    .arg(Self::key(account, "fence"))
-                    .query_async(&mut c),
-            )
+            .query("INCR", redis::cmd("INCR").arg(Self::key(account, "fence")))
             .await?;
         let lease_ms = u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX);
         let set: Option<String> = self
-            .run(
+            .query(
                 "SET NX PX",
                 redis::cmd("SET")
                     .arg(Self::key(account, "lock"))
                     .arg(fence)
                     .arg("NX")
                     .arg("PX")
-                    .arg(lease_ms)
-                    .query_async(&mut c),
+                    .arg(lease_ms),
             )
             .await?;
         Ok(set.map(|_| fence))
@@ -232,24 +264,21 @@ impl RedisStore {
 
     /// Release the lock if `fence` still holds it.
     pub async fn release(&self, account: &str, fence: u64) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
         let mut call = self.release.key(Self::key(account, "lock"));
         call.arg(fence);
-        let _: i64 = self.run("release", call.invoke_async(&mut c)).await?;
+        let _: i64 = self.script("release", &call).await?;
         Ok(())
     }
 
     /// Note that a refresh under `fence` is about to go upstream.
     pub async fn mark_refreshing(&self, account: &str, fence: u64) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
         let _: i64 = self
-            .run(
+            .query(
                 "HSET refreshing",
                 redis::cmd("HSET")
                     .arg(Self::key(account, ""))
                     .arg("refreshing")
-                    .arg(fence)
-                    .query_async(&mut c),
+                    .arg(fence),
             )
             .await?;
         Ok(())
@@ -263,13 +292,12 @@ impl RedisStore {
         auth: &str,
         refresh_token: &str,
     ) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
         let mut call = self.write.key(Self::key(account, ""));
         call.key(Self::key(account, "seen"))
             .arg(fence)
             .arg(auth)
             .arg(token_hash(refresh_token));
-        let n: i64 = self.run("fenced write", call.invoke_async(&mut c)).await?;
+        let n: i64 = self.script("fenced write", &call).await?;
         Ok(n == 1)
     }
 
@@ -281,22 +309,19 @@ impl RedisStore {
         refresh_token: &str,
         reason: &str,
     ) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
         let mut call = self.mark_dead.key(Self::key(account, ""));
         call.arg(token_hash(refresh_token)).arg(reason);
-        let _: i64 = self.run("mark dead", call.invoke_async(&mut c)).await?;
+        let _: i64 = self.script("mark dead", &call).await?;
         Ok(())
     }
 
     /// Has this refresh token ever been stored for the account?
     pub async fn seen(&self, account: &str, refresh_token: &str) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
-        self.run(
+        self.query(
             "SISMEMBER",
             redis::cmd("SISMEMBER")
                 .arg(Self::key(account, "seen"))
-                .arg(token_hash(refresh_token))
-                .query_async(&mut c),
+                .arg(token_hash(refresh_token)),
         )
         .await
     }

@@ -599,3 +599,51 @@ fn a_bad_store_url_or_lease_is_one_error_line_and_exit_2_without_the_password() 
         assert!(out.stdout.is_empty(), "it never listened");
     }
 }
+
+#[test]
+fn redis_killed_while_a_refresh_is_in_flight_gets_the_new_login_once_it_is_back() {
+    let mut fleet = Fleet::new(AuthJson::new().expires_in(-60));
+    let release = fleet.env.proj.join("release-refresh");
+    let answer = serde_json::to_vec(&oauth_refresh_ok(3600, "fresh", Some("rt-rotated"))).unwrap();
+    // The issuer answers only once Redis is down: the new login has nowhere to go yet.
+    fleet.env.server.enqueue(
+        "POST",
+        OAUTH_TOKEN_PATH,
+        MockResponse::status(200)
+            .header("content-type", "application/json")
+            .chunked_body(vec![
+                Chunk::WaitFor(release.clone()),
+                Chunk::Bytes(answer.into()),
+            ]),
+    );
+    let servers = fleet.instances(2, &[]);
+    let caller = {
+        let (s, key) = (Arc::clone(&servers[0]), fleet.key.clone());
+        std::thread::spawn(move || s.get("/codex", Some(&key)))
+    };
+    fleet
+        .env
+        .server
+        .wait_for_requests(OAUTH_TOKEN_PATH, 1, Duration::from_secs(60));
+    fleet.redis.kill();
+    std::fs::write(&release, "").unwrap();
+    // The write fails (counted) and is retried...
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metric(&servers[0], "scorpiox_token_server_store_errors_total") < 1.0 {
+        assert!(Instant::now() < deadline, "{}", servers[0].stderr.text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // ...until Redis is back: the caller gets the new token, and the store has it.
+    fleet.redis.start_again();
+    let got = caller.join().unwrap();
+    assert_eq!(got.status, 200, "{got:?}: {}", servers[0].stderr.text());
+    assert_eq!(marker(&got), "fresh");
+    let stored = fleet.stored();
+    assert_eq!(stored["tokens"]["refresh_token"], "rt-rotated");
+    assert_eq!(
+        fleet.redis.cli(&["HGET", KEY_OF_THE_STORE, "refreshing"]),
+        ""
+    );
+    assert_eq!(marker(&servers[1].get("/codex", Some(&fleet.key))), "fresh");
+    assert_eq!(refresh_tokens_sent(&fleet.env), [REFRESH_TOKEN]);
+}
