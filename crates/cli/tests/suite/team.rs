@@ -78,6 +78,28 @@ impl Fleet {
         Server::start(c)
     }
 
+    /// A router on its own port whose Codex token comes from the token server `ts`; ready.
+    fn router(&self, ts: &Server) -> Server {
+        let mut c = Command::new(super::common::bin_path(super::router::BIN));
+        c.env_clear()
+            .env("HOME", &self.env.home)
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .current_dir(&self.env.proj)
+            .args(["--listen", "127.0.0.1:0"]);
+        for kv in [
+            "ROUTER_ROUTES=*=codex".to_string(),
+            format!("CODEX_BASE_URL={}", self.env.server.codex_base()),
+            "CODEX_TOKEN_SOURCE=remote".into(),
+            format!("CODEX_REMOTE_URL={}/codex", ts.base()),
+            format!("TOKEN_HTTP_API_KEY={}", self.key),
+        ] {
+            c.arg("-e").arg(kv);
+        }
+        let r = Server::start(c);
+        wait_ready(&r, 200);
+        r
+    }
+
     fn instances(&self, n: usize, extra: &[&str]) -> Vec<Arc<Server>> {
         (0..n).map(|_| Arc::new(self.token_server(extra))).collect()
     }
@@ -412,28 +434,8 @@ fn a_router_killed_mid_stream_leaves_the_other_routers_streams_to_finish() {
             MockResponse::sse_chunks(chunks),
         );
     }
-    let router = |ts: &Server| {
-        let mut c = Command::new(super::common::bin_path(super::router::BIN));
-        c.env_clear()
-            .env("HOME", &fleet.env.home)
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .current_dir(&fleet.env.proj)
-            .args(["--listen", "127.0.0.1:0"]);
-        for kv in [
-            "ROUTER_ROUTES=*=codex".to_string(),
-            format!("CODEX_BASE_URL={}", fleet.env.server.codex_base()),
-            "CODEX_TOKEN_SOURCE=remote".into(),
-            format!("CODEX_REMOTE_URL={}/codex", ts.base()),
-            format!("TOKEN_HTTP_API_KEY={}", fleet.key),
-        ] {
-            c.arg("-e").arg(kv);
-        }
-        let r = Server::start(c);
-        wait_ready(&r, 200);
-        r
-    };
-    let doomed = router(&token_servers[0]);
-    let survivor = router(&token_servers[1]);
+    let doomed = fleet.router(&token_servers[0]);
+    let survivor = fleet.router(&token_servers[1]);
     let body = super::router::hello("gpt-5.5", true);
     let mut on_doomed: Vec<_> = (0..2)
         .map(|_| doomed.post_open("/v1/messages", &body))
@@ -646,4 +648,78 @@ fn redis_killed_while_a_refresh_is_in_flight_gets_the_new_login_once_it_is_back(
     );
     assert_eq!(marker(&servers[1].get("/codex", Some(&fleet.key))), "fresh");
     assert_eq!(refresh_tokens_sent(&fleet.env), [REFRESH_TOKEN]);
+}
+
+#[test]
+fn a_conversation_moves_between_routers_with_its_upstream_state() {
+    // Turn 1 on one router, turn 2 on the other (as a load balancer may send them): the
+    // upstream's encrypted reasoning travels in the client's history, not in a router.
+    let fleet = Fleet::new(AuthJson::new().expires_in(3600));
+    let token_servers = fleet.instances(2, &[]);
+    let mut first = vec![responses::created(responses::RESP_ID)];
+    first.extend(responses::reasoning_events(
+        responses::REASONING_ID,
+        "Read the notes first.",
+        responses::ENCRYPTED_CONTENT,
+    ));
+    first.extend(responses::function_call_events(
+        responses::FUNCTION_CALL_ID,
+        "call_read",
+        "read_file",
+        r#"{"path":"notes.txt"}"#,
+    ));
+    first.push(responses::completed(responses::RESP_ID, Default::default()));
+    let server = &fleet.env.server;
+    server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse_chunks(Chunk::events(&responses::finalize(first))),
+    );
+    server.enqueue(
+        "POST",
+        CODEX_RESPONSES_PATH,
+        MockResponse::sse_chunks(Chunk::events(&responses::text_turn("The word is pelican."))),
+    );
+    let (a, b) = (
+        fleet.router(&token_servers[0]),
+        fleet.router(&token_servers[1]),
+    );
+    let tools = serde_json::json!([{
+        "name": "read_file",
+        "description": "Read a file",
+        "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}}
+    }]);
+    let ask = serde_json::json!({"role": "user", "content": "what is the secret word?"});
+    let turn1 = a.post(
+        "/v1/messages",
+        &serde_json::json!({"model": "gpt-5.5", "max_tokens": 1024, "tools": tools,
+            "messages": [ask]})
+        .to_string(),
+    );
+    assert_eq!(turn1.status, 200, "{turn1:?}");
+    let content = turn1.json()["content"].clone();
+    let call = content
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "tool_use")
+        .unwrap_or_else(|| panic!("{content}"));
+    let turn2 = b.post(
+        "/v1/messages",
+        &serde_json::json!({"model": "gpt-5.5", "max_tokens": 1024, "tools": tools,
+            "messages": [ask, {"role": "assistant", "content": content},
+                {"role": "user", "content": [{"type": "tool_result",
+                    "tool_use_id": call["id"], "content": "the word is pelican"}]}]})
+        .to_string(),
+    );
+    assert_eq!(turn2.status, 200, "{turn2:?}");
+    assert_eq!(turn2.json()["content"][0]["text"], "The word is pelican.");
+    let reqs = server.requests_to(CODEX_RESPONSES_PATH);
+    assert_eq!(reqs.len(), 2);
+    let second = reqs[1].json().to_string();
+    assert!(
+        second.contains(responses::ENCRYPTED_CONTENT) && second.contains("call_read"),
+        "router B sent router A's upstream state back: {second}"
+    );
+    assert!(!second.contains("sxr1."), "{second}");
 }
