@@ -9,6 +9,8 @@
 //! Docs: `docs/token-server.md`.
 
 pub mod keys;
+mod shared;
+mod store;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -23,6 +25,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+pub use shared::SharedSource;
+pub use store::RedisStore;
 use sx_config::Config;
 use sxnet::auth::advice::LoginFile;
 use sxnet::auth::remote::codes;
@@ -59,7 +63,11 @@ const RETRY_AFTER_SECS: &str = "5";
 pub struct Account {
     /// The file stem, as logs and messages name the account.
     pub name: Arc<str>,
-    pub source: Arc<LocalSource>,
+    pub source: Arc<dyn TokenSource>,
+    /// Its credential file (the sign-in advice names it).
+    pub file: std::path::PathBuf,
+    /// With a shared store: the same source, for readiness (its login is in the store).
+    pub shared: Option<Arc<SharedSource>>,
 }
 
 /// What startup built from the configuration.
@@ -67,10 +75,41 @@ pub struct Accounts {
     pub map: KeyMap<Account>,
     /// One line each, for stderr (short keys, logins that look broken already).
     pub warnings: Vec<String>,
+    /// `TOKEN_SERVER_STORE`, when set.
+    pub store: Option<Arc<RedisStore>>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// The key naming the shared store.
+pub const STORE_KEY: &str = "TOKEN_SERVER_STORE";
+/// The key giving the refresh lock's lease, in milliseconds.
+pub const LEASE_KEY: &str = "TOKEN_SERVER_LEASE_MS";
+/// The lease without [`LEASE_KEY`]: twice the longest refresh request.
+const DEFAULT_LEASE_MS: u64 = 60_000;
+
+/// `TOKEN_SERVER_STORE` (a malformed URL or lease is exit 2; an unreachable store is not:
+/// the server starts and reports not ready until it can reach it).
+fn open_store(config: &Config) -> Result<Option<Arc<RedisStore>>, Failure> {
+    let Some(url) = config.get_nonempty(STORE_KEY) else {
+        return Ok(None);
+    };
+    let lease_ms = match config.get_nonempty(LEASE_KEY) {
+        None => DEFAULT_LEASE_MS,
+        Some(v) => v.parse::<u64>().ok().filter(|n| *n >= 100).ok_or_else(|| {
+            Failure::usage(format!(
+                "{LEASE_KEY} is '{v}'; set it to a whole number of milliseconds, at least 100 \
+                 (default {DEFAULT_LEASE_MS})"
+            ))
+        })?,
+    };
+    let store = RedisStore::open(url, Duration::from_millis(lease_ms))
+        .map_err(|e| Failure::usage(format!("{STORE_KEY}: {e}")))?;
+    Ok(Some(Arc::new(store)))
 }
 
 /// Read `TOKEN_SERVER_KEYS` and open one shared source per distinct credential file
-/// (issuer `CODEX_AUTH_URL`). Configuration errors are exit 2 and never show a key.
+/// (issuer `CODEX_AUTH_URL`), on the credential files or on `TOKEN_SERVER_STORE`.
+/// Configuration errors are exit 2 and never show a key.
 pub fn accounts(config: &Config) -> Result<Accounts, Failure> {
     let (entries, mut warnings) =
         keys::parse(config.get(keys::KEY), config.home(), config.cwd()).map_err(Failure::usage)?;
@@ -79,6 +118,8 @@ pub fn accounts(config: &Config) -> Result<Accounts, Failure> {
         .unwrap_or("https://auth.openai.com");
     let identity = ClientIdentity::new("sx");
     let http = sxnet::http::client(&identity).map_err(Failure::runtime)?;
+    let store = open_store(config)?;
+    let metrics = Arc::new(Metrics::new("scorpiox_token_server_", METRICS));
 
     let mut accounts: Vec<Account> = Vec::new();
     let mut first_entry: Vec<usize> = Vec::new(); // per account: the position naming it first
@@ -110,17 +151,45 @@ pub fn accounts(config: &Config) -> Result<Accounts, Failure> {
                         first_entry[other]
                     )));
                 }
-                let source =
-                    LocalSource::new(file.clone(), auth_url, http.clone(), identity.clone());
-                if let Err(err) = source.load() {
+                if let Err(err) = sxnet::auth::AuthFile::load(&file) {
                     warnings.push(format!(
                         "account '{account}': {}; its callers get HTTP 502 until this is fixed",
                         crate::one_line(&err.to_string())
                     ));
                 }
+                let name: Arc<str> = Arc::from(account.as_str());
+                let (source, shared): (Arc<dyn TokenSource>, _) = match &store {
+                    None => {
+                        let m = Arc::clone(&metrics);
+                        let local = LocalSource::new(
+                            file.clone(),
+                            auth_url,
+                            http.clone(),
+                            identity.clone(),
+                        )
+                        .with_refresh_hook(Box::new(move |outcome| {
+                            m.inc("refreshes_total", &[("result", outcome)]);
+                        }));
+                        (Arc::new(local), None)
+                    }
+                    Some(store) => {
+                        let shared = Arc::new(SharedSource::new(
+                            Arc::clone(&name),
+                            file.clone(),
+                            Arc::clone(store),
+                            http.clone(),
+                            identity.clone(),
+                            auth_url,
+                            Arc::clone(&metrics),
+                        ));
+                        (Arc::clone(&shared) as Arc<dyn TokenSource>, Some(shared))
+                    }
+                };
                 accounts.push(Account {
-                    name: Arc::from(account.as_str()),
-                    source: Arc::new(source),
+                    name,
+                    source,
+                    file: file.clone(),
+                    shared,
                 });
                 first_entry.push(position);
                 by_file.insert(file, accounts.len() - 1);
@@ -132,6 +201,8 @@ pub fn accounts(config: &Config) -> Result<Accounts, Failure> {
     Ok(Accounts {
         map: KeyMap::new(key_list, accounts),
         warnings,
+        store,
+        metrics,
     })
 }
 
@@ -152,18 +223,43 @@ const METRICS: &[Family] = &[
         "Requests whose account's token could not be had, by reason.",
         Kind::Counter,
     ),
+    (
+        "refreshes_total",
+        "Refresh requests sent to the OAuth issuer, by result (ok, rejected, transient).",
+        Kind::Counter,
+    ),
+    (
+        "store_errors_total",
+        "Operations on the shared token store that failed (TOKEN_SERVER_STORE).",
+        Kind::Counter,
+    ),
 ];
 
 /// Serve until `shutdown` completes, then finish open requests (for at most a few seconds).
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    accounts: KeyMap<Account>,
+    accounts: Accounts,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let stopping = Arc::new(AtomicBool::new(false));
+    // With a shared store: bring each account's login into it (the first instance seeds it).
+    for a in accounts.map.accounts() {
+        if let Some(s) = a.shared.clone() {
+            tokio::spawn(async move {
+                if let Err(e) = s.sync_file().await {
+                    eprintln!(
+                        "warning: account '{}': {}",
+                        s.account,
+                        crate::one_line(&e.to_string())
+                    );
+                }
+            });
+        }
+    }
     let shared = Arc::new(Shared {
-        accounts,
-        metrics: Arc::new(Metrics::new("scorpiox_token_server_", METRICS)),
+        accounts: accounts.map,
+        metrics: accounts.metrics,
+        store: accounts.store,
         stopping: Arc::clone(&stopping),
     });
     let opts = ServeOptions {
@@ -177,6 +273,7 @@ pub async fn serve(
 struct Shared {
     accounts: KeyMap<Account>,
     metrics: Arc<Metrics>,
+    store: Option<Arc<RedisStore>>,
     stopping: Arc<AtomicBool>,
 }
 
@@ -205,10 +302,32 @@ fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Ready while not shutting down (the keys were loaded and checked at startup).
+/// Ready while not shutting down (the keys were loaded and checked at startup) and, with a
+/// shared store, while the store answers and holds every account's login.
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     if shared.stopping.load(Ordering::SeqCst) {
         return error(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
+    if let Some(store) = &shared.store {
+        if let Err(e) = store.ping().await {
+            shared.metrics.inc("store_errors_total", &[]);
+            return error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+        }
+        for a in shared.accounts.accounts() {
+            let Some(s) = &a.shared else { continue };
+            if !s.synced() {
+                let _ = s.sync_file().await;
+            }
+            if !s.synced() {
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!(
+                        "account '{}': its login is not in the token store yet",
+                        a.name
+                    ),
+                );
+            }
+        }
     }
     service::healthz().await
 }
@@ -255,7 +374,7 @@ async fn codex(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respons
             shared
                 .metrics
                 .inc("token_failures_total", &[("reason", failure_reason(&e))]);
-            auth_failure(&account.name, account.source.path(), &e)
+            auth_failure(&account.name, &account.file, &e)
         }
         Ok(Err(_)) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -276,6 +395,9 @@ async fn codex(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respons
 fn failure_reason(e: &AuthError) -> &'static str {
     match e {
         AuthError::RefreshTransient { .. } | AuthError::Lock { .. } => "transient",
+        AuthError::Source {
+            retryable: true, ..
+        } => "store",
         AuthError::RefreshRejected { .. } | AuthError::Unauthorized { .. } => "rejected",
         AuthError::NotLoggedIn { .. }
         | AuthError::Unreadable { .. }
@@ -342,6 +464,11 @@ fn auth_failure(name: &str, file: &std::path::Path, e: &AuthError) -> Response {
         )),
         AuthError::Lock { .. } => unavailable(&format!(
             "account '{name}': another process on the token server is refreshing this login; try again shortly"
+        )),
+        AuthError::Source {
+            retryable: true, ..
+        } => unavailable(&format!(
+            "account '{name}': the token server cannot reach its token store; try again shortly"
         )),
         AuthError::Write { .. }
         | AuthError::NotConfigured { .. }

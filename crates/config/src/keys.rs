@@ -308,6 +308,19 @@ pub static KEYS: &[KeySpec] = &[
         secret: true,
         help: "token server: key=credentials-file pairs, comma-separated",
     },
+    KeySpec {
+        name: "TOKEN_SERVER_STORE",
+        default: None,
+        kind: KeyKind::String,
+        secret: true,
+        help: "token server: redis://host:port[/db], shared token state for several instances",
+    },
+    k(
+        "TOKEN_SERVER_LEASE_MS",
+        Some("60000"),
+        U64,
+        "token server with a shared store: the refresh lock's lease",
+    ),
     k(
         "REQUEST_MAX_RETRIES",
         Some("4"),
@@ -361,6 +374,7 @@ pub fn trust_sensitive(name: &str) -> bool {
         "APPROVAL",
         "TRUSTED_PROJECTS",
         "TOKEN_SERVER_KEYS",
+        "TOKEN_SERVER_STORE",
     ];
     SUFFIXES.iter().any(|s| name.ends_with(s))
         || name.contains("_SSH_")

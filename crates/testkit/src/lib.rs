@@ -32,6 +32,7 @@ mod fixtures;
 pub mod gemini;
 pub mod openai;
 mod ports;
+pub mod redis;
 pub mod responses;
 mod server;
 pub mod sse;

@@ -42,7 +42,7 @@ fn run() -> Result<(), Failure> {
         for w in &accounts.warnings {
             eprintln!("warning: {w}");
         }
-        Ok(accounts.map)
+        Ok(accounts)
     };
     service::run(
         &args.listen,

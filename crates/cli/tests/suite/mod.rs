@@ -50,6 +50,7 @@ mod streaming;
 mod switching;
 mod sx_codex;
 mod sx_retries;
+mod team;
 mod tmux;
 mod token_server;
 mod token_server_client;

@@ -234,6 +234,11 @@ impl AuthFile {
         AuthFile::from_doc(&self.path, doc)
     }
 
+    /// The whole document as compact JSON (what a shared token store keeps).
+    pub fn to_json(&self) -> String {
+        self.doc.to_string()
+    }
+
     /// Write atomically (temp file in the same directory, fsync, rename) with mode 0600.
     pub fn save(&self) -> Result<(), AuthError> {
         let mut text = serde_json::to_string_pretty(&self.doc).expect("a Value always serializes");

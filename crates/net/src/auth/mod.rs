@@ -25,7 +25,10 @@ pub use codex_auth::{CodexAuth, codex_auth};
 pub use credentials::{ApiKey, CodexOAuth, Credential, Credentials, KeyHeader, NoAuth};
 pub use jwt::{Claims, decode_claims};
 pub use remote::{RemoteSource, parse_token_document};
-pub use source::{LocalSource, TokenSource, open_token_source};
+pub use source::{
+    LocalSource, RefreshHook, TokenSource, open_token_source, post_refresh, refresh_outcome,
+    token_url,
+};
 
 use crate::ProviderId;
 use crate::error::{EXIT_AUTH, EXIT_CONFIG, EXIT_RUNTIME};

@@ -91,7 +91,12 @@ pub struct LocalSource {
     /// A refresh token the server refused for good: fail fast, without network, until the
     /// file changes (docs/protocols/codex.md §A.6).
     dead_refresh_token: Mutex<Option<(String, RefreshFailure, String)>>,
+    /// Told each refresh request's outcome ([`refresh_outcome`]): the token server counts them.
+    on_refresh: Option<RefreshHook>,
 }
+
+/// See [`LocalSource::with_refresh_hook`].
+pub type RefreshHook = Box<dyn Fn(&'static str) + Send + Sync>;
 
 impl LocalSource {
     pub fn new(
@@ -102,12 +107,19 @@ impl LocalSource {
     ) -> Self {
         LocalSource {
             path,
-            token_url: format!("{}/oauth/token", auth_url.trim_end_matches('/')),
+            token_url: token_url(auth_url),
             http,
             identity,
             gate: tokio::sync::Mutex::new(()),
             dead_refresh_token: Mutex::new(None),
+            on_refresh: None,
         }
+    }
+
+    /// Call `hook` with the outcome of every refresh request this source sends.
+    pub fn with_refresh_hook(mut self, hook: RefreshHook) -> Self {
+        self.on_refresh = Some(hook);
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -189,41 +201,82 @@ impl LocalSource {
         refresh_token: &str,
         reason: RefreshReason,
     ) -> Result<RefreshResponse, AuthError> {
-        let body = serde_json::to_vec(&refresh_body(refresh_token, reason)).expect("json");
-        let transient = |detail: String| AuthError::RefreshTransient { detail };
-        let resp = self
-            .http
-            .post(&self.token_url)
-            .header("content-type", "application/json")
-            .header("originator", &self.identity.originator)
-            .timeout(Duration::from_secs(30))
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| transient(format!("{}: {}", self.token_url, crate::error_chain(&e))))?;
-        let status = resp.status().as_u16();
-        let bytes = crate::limits::read_capped(
-            resp,
-            crate::limits::MAX_AUTH_REPLY,
-            Duration::from_secs(30),
+        let r = post_refresh(
+            &self.http,
+            &self.token_url,
+            &self.identity,
+            refresh_token,
+            reason,
+            REFRESH_TIMEOUT,
+            &self.path,
         )
+        .await;
+        if let Some(hook) = &self.on_refresh {
+            hook(refresh_outcome(&r));
+        }
+        r
+    }
+}
+
+/// How long one refresh request may take.
+pub const REFRESH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The issuer's token endpoint, `{auth_url}/oauth/token`.
+pub fn token_url(auth_url: &str) -> String {
+    format!("{}/oauth/token", auth_url.trim_end_matches('/'))
+}
+
+/// A refresh's outcome as the token server's metrics count it: `ok`, `rejected` (the refresh
+/// token is dead) or `transient`.
+pub fn refresh_outcome<T>(r: &Result<T, AuthError>) -> &'static str {
+    match r {
+        Ok(_) => "ok",
+        Err(AuthError::RefreshRejected { .. }) => "rejected",
+        Err(_) => "transient",
+    }
+}
+
+/// One refresh request to the issuer (docs/protocols/codex.md §A.6): the refresh token in, the
+/// new tokens (or a typed failure) out. Shared by [`LocalSource`] and the token server's shared
+/// store, which bounds it by its lock's lease.
+pub async fn post_refresh(
+    http: &reqwest::Client,
+    token_url: &str,
+    identity: &ClientIdentity,
+    refresh_token: &str,
+    reason: RefreshReason,
+    timeout: Duration,
+    path: &Path,
+) -> Result<RefreshResponse, AuthError> {
+    let body = serde_json::to_vec(&refresh_body(refresh_token, reason)).expect("json");
+    let transient = |detail: String| AuthError::RefreshTransient { detail };
+    let resp = http
+        .post(token_url)
+        .header("content-type", "application/json")
+        .header("originator", &identity.originator)
+        .timeout(timeout)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| transient(format!("{token_url}: {}", crate::error_chain(&e))))?;
+    let status = resp.status().as_u16();
+    let bytes = crate::limits::read_capped(resp, crate::limits::MAX_AUTH_REPLY, timeout)
         .await
         .map_err(|e| transient(format!("reading the refresh response: {e}")))?;
-        if !(200..300).contains(&status) {
-            return Err(refresh_error(status, &bytes, &self.path));
-        }
-        let parsed: RefreshResponse = serde_json::from_slice(&bytes).map_err(|e| {
-            transient(format!(
-                "the token endpoint answered HTTP {status} with a malformed body ({e})"
-            ))
-        })?;
-        if parsed.access_token.is_none() {
-            return Err(transient(
-                "the token endpoint's answer has no access_token".into(),
-            ));
-        }
-        Ok(parsed)
+    if !(200..300).contains(&status) {
+        return Err(refresh_error(status, &bytes, path));
     }
+    let parsed: RefreshResponse = serde_json::from_slice(&bytes).map_err(|e| {
+        transient(format!(
+            "the token endpoint answered HTTP {status} with a malformed body ({e})"
+        ))
+    })?;
+    if parsed.access_token.is_none() {
+        return Err(transient(
+            "the token endpoint's answer has no access_token".into(),
+        ));
+    }
+    Ok(parsed)
 }
 
 #[async_trait]

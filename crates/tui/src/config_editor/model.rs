@@ -70,6 +70,8 @@ pub const LAYOUT: &[(Section, &[&str])] = &[
             "ROUTER_ROUTES",
             "ROUTER_LONG_CONTEXT",
             "TOKEN_SERVER_KEYS",
+            "TOKEN_SERVER_STORE",
+            "TOKEN_SERVER_LEASE_MS",
         ],
     ),
     (
