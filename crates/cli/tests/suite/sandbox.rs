@@ -19,20 +19,21 @@ use super::common::{Env, assert_no_panic, stderr_of};
 const NO_LANDLOCK: &str = "the kernel has no Landlock";
 
 /// A folder outside the project and outside every temp folder the sandbox allows (the tests'
-/// projects live in /tmp): under the build's own temp folder.
+/// projects live in /tmp): under the build's own temp folder, or — when the checkout itself is
+/// in /tmp — under /var/tmp or the real home folder.
 fn outside() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("sx-sandbox-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap();
-    for allowed in ["/tmp", "/dev/shm"] {
-        assert!(
-            !dir.path().starts_with(allowed),
-            "{} must be outside {allowed} for this test",
-            dir.path().display()
-        );
-    }
-    dir
+    let allowed = ["/tmp", "/dev/shm"];
+    let candidates = [
+        Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR"))),
+        Some(PathBuf::from("/var/tmp")),
+        std::env::var_os("HOME").map(PathBuf::from),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .filter(|c| !allowed.iter().any(|a| c.starts_with(a)))
+        .find_map(|c| tempfile::Builder::new().prefix("sx-sandbox-").tempdir_in(c).ok())
+        .unwrap_or_else(|| panic!("no writable folder outside {allowed:?} for this test"))
 }
 
 /// One `sx -p` run whose model calls `bash` with `command` (and a user function running the
