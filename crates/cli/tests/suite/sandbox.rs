@@ -32,7 +32,12 @@ fn outside() -> tempfile::TempDir {
         .into_iter()
         .flatten()
         .filter(|c| !allowed.iter().any(|a| c.starts_with(a)))
-        .find_map(|c| tempfile::Builder::new().prefix("sx-sandbox-").tempdir_in(c).ok())
+        .find_map(|c| {
+            tempfile::Builder::new()
+                .prefix("sx-sandbox-")
+                .tempdir_in(c)
+                .ok()
+        })
         .unwrap_or_else(|| panic!("no writable folder outside {allowed:?} for this test"))
 }
 
