@@ -62,4 +62,10 @@ fuzz_target!(|data: &[u8]| {
         whole, split,
         "the same output read in other pieces decodes differently"
     );
+    for line in String::from_utf8_lossy(body).lines() {
+        assert!(
+            fast_line_agrees(line.trim()),
+            "the fast path misreads {line:?}"
+        );
+    }
 });
