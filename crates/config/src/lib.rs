@@ -27,6 +27,8 @@ pub use keys::{
     KEYS, KeyKind, KeySpec, PROVIDERS, is_secret, key_spec, parse_bool, trust_sensitive, valid_key,
 };
 pub use load::{LoadOptions, check_value, find_roots, load, parse_override};
+#[doc(hidden)]
+pub use parse::parse_text;
 
 /// Everything that can go wrong reading or writing configuration. Every variant's Display is one
 /// line, "what happened; what to do", without an `error:` prefix; all are usage/config errors

@@ -109,6 +109,18 @@ pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Line>, ConfigError>
     Ok(out)
 }
 
+/// The `KEY=VALUE` pairs of a file's contents with their line numbers, exactly as [`parse`]
+/// reads them: the entry point of the config parser's fuzz target (docs/reliability.md,
+/// "Fuzzing"), not an API.
+#[doc(hidden)]
+pub fn parse_text(bytes: &[u8]) -> Result<Vec<(String, String, usize)>, ConfigError> {
+    let lines = parse(Path::new("scorpiox-env.txt"), bytes)?;
+    Ok(lines
+        .into_iter()
+        .map(|l| (l.key, l.value, l.line))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -129,6 +129,17 @@ fn try_edit(input: &Value, ctx: &ToolContext) -> Result<ToolOutput, ToolOutput> 
     })
 }
 
+/// The block parser and the edit on a file's text, without the file system: the entry point of
+/// the `edit_lines` fuzz target (docs/reliability.md, "Fuzzing"), not an API. The edited text,
+/// or the message the model would get.
+#[doc(hidden)]
+pub fn edit_text(blocks: &str, text: &str) -> Result<String, String> {
+    let blocks = parse_blocks(blocks)?;
+    let mut file = TextFile::parse(text::Encoding::Utf8, text);
+    apply(&mut file, &blocks)?;
+    Ok(file.text().to_string())
+}
+
 /// One `LINE a-b … END` block as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Block {
@@ -170,7 +181,9 @@ fn parse_header(line: &str) -> Option<Result<(usize, usize), String>> {
             line.trim()
         )));
     }
-    if b + 1 < a {
+    // `a >= 1` here; `b + 1` would overflow on `LINE 18446744073709551615` (found by fuzzing,
+    // docs/reliability.md).
+    if b < a - 1 {
         return Some(Err(format!(
             "header `{}`: the end {b} is before the start {a}; to insert before line {a} without replacing anything use `LINE {a}-{}`",
             line.trim(),

@@ -338,6 +338,19 @@ fn edits_table() {
             "LINE 5-2\nx\nEND",
             vec!["the end 2 is before the start 5", "`LINE 5-4`"],
         ),
+        // Found by fuzzing (docs/reliability.md, "Fuzzing"): the largest number overflowed.
+        err(
+            "largest line number",
+            FIVE,
+            "LINE 18446744073709551615\nx\nEND",
+            vec!["line 18446744073709551615 is past the end of the file, which has 5 lines"],
+        ),
+        err(
+            "largest start, small end",
+            FIVE,
+            "LINE 18446744073709551615-2\nx\nEND",
+            vec!["the end 2 is before the start 18446744073709551615"],
+        ),
         err(
             "read_file prefixes",
             FIVE,
@@ -450,4 +463,20 @@ async fn the_tool_runs_and_declares_itself() {
         json!(["path", "blocks"])
     );
     assert!(EditLines.description().contains("LINE 5-4 inserts before"));
+}
+
+/// Every input the fuzzer found a crash with (tests/fixtures/fuzz/edit_lines/: the blocks, a NUL
+/// byte, the file) is an ordinary edit now: an answer, never a panic.
+#[test]
+fn fuzz_crashes_are_answered() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/fuzz/edit_lines");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        let (blocks, file) = text.split_once('\0').unwrap_or((&text, ""));
+        let _ = edit_text(blocks, file);
+        seen += 1;
+    }
+    assert!(seen > 0, "no inputs in {}", dir.display());
 }

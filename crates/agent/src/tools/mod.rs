@@ -18,6 +18,8 @@ pub(crate) mod bounded;
 pub mod command;
 mod edit_file;
 mod edit_lines;
+#[doc(hidden)]
+pub use edit_lines::edit_text as edit_lines_text;
 mod frames;
 mod glob;
 mod grep;

@@ -35,6 +35,8 @@ use crate::error::ProviderError;
 use crate::event::{Completion, EventSink, StreamEvent};
 use crate::model::Request;
 pub use args::PermissionMode;
+#[doc(hidden)]
+pub use output::fast_line_agrees;
 use output::{CliOutput, Outcome};
 pub use process::{Limits, LineReader};
 

@@ -35,7 +35,9 @@ pub(super) fn fast_stream_event(line: &str) -> Option<FastEvent<'_>> {
         let n = value_end(value_on.as_bytes())?;
         let value = &value_on[..n];
         match key {
-            "parent_tool_use_id" => top = value == "null",
+            // JSON allows blanks around a value: `null ` is null too (found by fuzzing,
+            // docs/reliability.md).
+            "parent_tool_use_id" => top = value.trim() == "null",
             "session_id" => {
                 let id = value.strip_prefix('"')?.strip_suffix('"')?;
                 if id.contains('\\') {

@@ -459,6 +459,23 @@ impl CliOutput {
     }
 }
 
+/// Whether the per-token fast path ([`fast_stream_event`]) reads a line that is valid JSON as
+/// the general path does: the same event, parent and session id. The check of the
+/// `claude_code_lines` fuzz target (docs/reliability.md, "Fuzzing"), not an API.
+#[doc(hidden)]
+pub fn fast_line_agrees(line: &str) -> bool {
+    let Some(fast) = fast_stream_event(line) else {
+        return true;
+    };
+    let Ok(env) = serde_json::from_str::<Envelope<'_>>(line) else {
+        return true;
+    };
+    &*env.ty == "stream_event"
+        && env.event.map(RawValue::get) == Some(fast.event)
+        && env.parent_tool_use_id.is_none() == fast.top
+        && env.session_id.as_deref() == fast.session_id
+}
+
 fn parse<'a, T: Deserialize<'a>>(raw: &'a str, what: &str) -> Result<T, ProviderError> {
     serde_json::from_str(raw).map_err(|e| ProviderError::Protocol {
         detail: format!("Claude Code sent a {what} sx cannot read ({e})"),

@@ -343,3 +343,29 @@ fn the_fast_path_takes_strings_escapes_and_sub_agents_apart() {
     let (seen, _) = feed(&sub, true);
     assert!(seen.is_empty(), "{seen:?}");
 }
+
+/// Found by fuzzing (docs/reliability.md, "Fuzzing"; the input is
+/// tests/fixtures/fuzz/claude_code_lines/blank_after_null): blanks around the parent's `null`
+/// made the fast path take a top-level delta for a sub-agent's and drop it.
+#[test]
+fn blanks_around_the_parents_null_keep_a_delta_top_level() {
+    let text = fixture("text.jsonl");
+    assert!(text.contains(r#""parent_tool_use_id":null,"#));
+    let (want, _) = feed(&text, true);
+    assert!(want.iter().any(|e| e.starts_with("text ")), "{want:?}");
+    for blank in ["null ", " null", " null\t"] {
+        let spaced = text.replace(
+            r#""parent_tool_use_id":null,"#,
+            &format!(r#""parent_tool_use_id":{blank},"#),
+        );
+        for line in spaced.lines() {
+            assert!(fast_line_agrees(line), "{line}");
+        }
+        let (seen, _) = feed(&spaced, true);
+        assert_eq!(seen, want, "{blank:?}");
+    }
+    let found = sx_testkit::fixture_str("fuzz/claude_code_lines/blank_after_null");
+    for line in found.lines() {
+        assert!(fast_line_agrees(line.trim()), "{line}");
+    }
+}

@@ -1,0 +1,16 @@
+//! The Anthropic Messages stream (crates/net/src/providers/anthropic/stream.rs): an SSE body
+//! cut as the first byte says, and the same bytes as a whole (`STREAMING=0`) answer.
+//! Invariant: one chunk or many, the same events and the same end.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sxnet::ProviderId;
+use sxnet::providers::anthropic::{MessagesStream, decode_body};
+use sxnet::runtime::WireStream;
+
+fuzz_target!(|data: &[u8]| {
+    sx_fuzz::same_whole_and_split(data, |chunks, sink| decode_body(chunks, sink));
+    let mut whole = MessagesStream::new(ProviderId::Anthropic);
+    let _ = whole.on_whole(sx_fuzz::seed_and_body(data).1, &mut |_| {});
+    let _ = whole.finish();
+});
