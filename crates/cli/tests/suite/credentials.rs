@@ -10,8 +10,8 @@ use sx_testkit::{CODEX_RESPONSES_PATH, MockResponse, responses, sse};
 use super::common::{Env, json_lines, stderr_of};
 
 /// The model calls `tool` with `args`, then answers "done". Returns the tool's result event
-/// and the body of the request that carried it to the model.
-fn call(env: &Env, tool: &str, args: &Value, extra: &[&str]) -> (Value, String) {
+/// and the body of the request that carried it to the model. (outside.rs uses it too.)
+pub(super) fn call(env: &Env, tool: &str, args: &Value, extra: &[&str]) -> (Value, String) {
     let before = env.server.requests_to(CODEX_RESPONSES_PATH).len();
     env.server.enqueue(
         "POST",

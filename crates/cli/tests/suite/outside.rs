@@ -11,35 +11,11 @@ use serde_json::{Value, json};
 use sx_testkit::auth::AuthJson;
 use sx_testkit::{CODEX_RESPONSES_PATH, MockResponse, responses, sse};
 
-use super::common::{Env, json_lines, stderr_of};
+use super::common::{Env, stderr_of};
 
 /// The model calls `tool` with `args`, then answers "done"; returns the tool's result event.
 fn call(env: &Env, tool: &str, args: &Value, extra: &[&str]) -> Value {
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::sse(sse::encode(&responses::function_call_turn(
-            "call_1",
-            tool,
-            &args.to_string(),
-        ))),
-    );
-    env.server.enqueue(
-        "POST",
-        CODEX_RESPONSES_PATH,
-        MockResponse::sse(sse::encode(&responses::text_turn("done"))),
-    );
-    let out = env
-        .sx()
-        .args(["-p", "change it", "--output-format", "stream-json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{tool} {args}: {}", stderr_of(&out));
-    json_lines(&out.stdout)
-        .into_iter()
-        .find(|e| e["type"] == "tool_result")
-        .unwrap_or_else(|| panic!("{tool} {args}: no tool result"))
+    super::credentials::call(env, tool, args, extra).0
 }
 
 struct Layout {
