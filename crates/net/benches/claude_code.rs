@@ -8,39 +8,13 @@
 //! The output has the CLI's shapes (tests/fixtures/claude_code/text.jsonl, thinking.jsonl): every
 //! line carries `session_id`, `parent_tool_use_id` and a `uuid`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use sxnet::providers::claude_code::{Limits, LineReader, decode_output};
 
-/// Counts allocations, to show the decode allocates nothing per token.
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract is System's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "common/alloc_count.rs"]
+mod alloc_count;
 
 const SESSION: &str = "64c74e3f-2630-4888-9ab2-93193434711d";
 
@@ -182,9 +156,9 @@ fn main() {
         full * 1e9 / tokens as f64,
         (full - framing) / full * 100.0
     );
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = alloc_count::allocations();
     decode();
-    let n = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let n = alloc_count::allocations() - before;
     println!(
         "allocations decoding {tokens} tokens: {n} ({:.4} per token; the answer's growth and the final assistant line)",
         n as f64 / tokens as f64

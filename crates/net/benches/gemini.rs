@@ -9,40 +9,14 @@
 //! few tokens per chunk, so this is the worst case); then the allocations a decode makes per
 //! token.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use sxnet::providers::gemini::decode_body;
 use sxnet::sse::SseDecoder;
 
-/// Counts allocations, to show the decode allocates nothing per token.
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract is System's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "common/alloc_count.rs"]
+mod alloc_count;
 
 fn build_stream(target_bytes: usize) -> (Vec<u8>, u64) {
     let mut s = String::with_capacity(target_bytes + 4096);
@@ -154,12 +128,12 @@ fn main() {
     // grows by doubling, everything else borrows.
     let (plain, plain_tokens) = build_plain(8 << 20);
     let chunks: Vec<&[u8]> = plain.chunks(16 * 1024).collect();
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = alloc_count::allocations();
     let c = decode_body(chunks.iter().copied(), &mut |ev| {
         black_box(ev);
     })
     .expect("the plain stream is complete");
-    let n = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let n = alloc_count::allocations() - before;
     black_box(c);
     println!(
         "allocations decoding {plain_tokens} unescaped tokens: {n} ({:.4} per token)",

@@ -9,41 +9,15 @@
 //! characters, a tool call whose arguments arrive in many fragments, the finish chunk, the
 //! usage chunk and `[DONE]`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use sxnet::StreamEvent;
 use sxnet::providers::openai::decode_body;
 use sxnet::sse::SseDecoder;
 
-/// Counts heap allocations, to report how many a token costs.
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "common/alloc_count.rs"]
+mod alloc_count;
 
 const ENVELOPE: &str = r#""id":"chatcmpl-bench0123456789","object":"chat.completion.chunk","created":1767225600,"model":"gpt-5.4-mini","system_fingerprint":"fp_bench""#;
 
@@ -188,9 +162,9 @@ fn main() {
         "",
         (full - framing) * 1e9 / tokens as f64
     );
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = alloc_count::allocations();
     let c = decode_body(chunks.iter().copied(), true, &mut |_| {}).expect("complete");
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocations = alloc_count::allocations() - before;
     black_box(c);
     println!(
         "{:<36} {:>7.3} allocations/token (escaped strings go to a reused buffer)",
