@@ -14,6 +14,8 @@ const ON: u8 = 2;
 
 static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
 static MARKS: Mutex<Vec<(&'static str, Instant)>> = Mutex::new(Vec::new());
+/// A long answer marks every text write: keep the first ones only (a one-shot run has ~20).
+const MAX_MARKS: usize = 4096;
 
 fn on() -> bool {
     match STATE.load(Ordering::Relaxed) {
@@ -31,10 +33,10 @@ fn on() -> bool {
 pub fn mark(step: &'static str) {
     if on() {
         let now = Instant::now();
-        MARKS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((step, now));
+        let mut marks = MARKS.lock().unwrap_or_else(|e| e.into_inner());
+        if marks.len() < MAX_MARKS || step == "exit" {
+            marks.push((step, now));
+        }
     }
 }
 
@@ -70,5 +72,14 @@ mod tests {
         let names: Vec<_> = marks.iter().map(|(n, _)| *n).collect();
         assert_eq!(names, ["a", "b"]);
         assert!(marks[0].1 <= marks[1].1);
+        drop(marks);
+        // Bounded, but the exit is always kept.
+        for _ in 0..2 * super::MAX_MARKS {
+            super::mark("text written");
+        }
+        super::mark("exit");
+        let marks = super::MARKS.lock().unwrap();
+        assert_eq!(marks.len(), super::MAX_MARKS + 1);
+        assert_eq!(marks.last().unwrap().0, "exit");
     }
 }
